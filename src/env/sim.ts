@@ -123,7 +123,10 @@ export class SimScheduler {
     for (;;) {
       const top = this.heap[0];
       if (!top || top.at > t) break;
-      this.step();
+      heapPop(this.heap);
+      if (this.cancelled.delete(top.id)) continue;
+      this.time = top.at;
+      top.fn();
     }
     if (t > this.time) this.time = t;
   }
