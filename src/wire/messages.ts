@@ -1,0 +1,132 @@
+/**
+ * The message catalogue: every frame that crosses a socket, as TypeScript types. The
+ * validators in this folder check each incoming frame against these shapes (and the
+ * limits in src/config/wire.ts) before any logic sees it.
+ *
+ * Conventions: `t` is the type tag; short field names keep frames small (they are on the
+ * hot path); byte strings are `Uint8Array` (CBOR major type 2), never base64.
+ */
+
+// ---------------------------------------------------------------- shared shapes
+
+/** A sibling on the wire: [value bytes or null for a tombstone, write timestamp ms]. */
+export type SiblingWire = [value: Uint8Array | null, ts: number];
+
+/** A dvvset entry on the wire: [actor id, counter, timestamp ms, values newest first]. */
+export type EntryWire = [id: string, n: number, ts: number, values: SiblingWire[]];
+
+/** A whole DVVSet on the wire. */
+export interface DVVSetWire {
+  e: EntryWire[];
+  a: SiblingWire[];
+}
+
+/** One member as gossiped. `st` is the member's own declared state, never liveness. */
+export interface MemberWire {
+  id: string;
+  /** HOST:PORT of the member's one port. */
+  addr: string;
+  /** Incarnation: bumped by the member itself to refute suspicion or announce a change. */
+  inc: number;
+  /** Heartbeat version: bumped by the member itself every gossip round. */
+  hb: number;
+  /** Declared state: `up` (serving), `leaving` (handing off), `left` (gone for good). */
+  st: 'up' | 'leaving' | 'left';
+  /** Cluster-wide settings this member runs with; must match ours. */
+  n: number;
+  q: number;
+}
+
+/** The ring as gossiped. */
+export interface RingWire {
+  /** Version; higher wins, ties broken by claimant id. */
+  v: number;
+  /** Claimant: node that computed this version. */
+  c: string;
+  /** Owner per partition (length = partitions). */
+  o: string[];
+}
+
+// ---------------------------------------------------------------- peer protocol (/v1/peer)
+// Request/response correlation is the transport's job; these are payloads.
+
+/** Direct liveness probe. */
+export interface PingMsg { t: 'ping'; seq: number }
+/** Answer to ping or ping_req. */
+export interface AckMsg { t: 'ack'; seq: number }
+/** Indirect probe: "please ping `target` for me" (SWIM). */
+export interface PingReqMsg { t: 'ping_req'; target: string; seq: number }
+/** Membership and ring dissemination. */
+export interface GossipMsg { t: 'gossip'; members: MemberWire[]; ring: RingWire }
+
+/**
+ * Replica write: merge `o` into the local copy of key `k` in partition `p` and ack after
+ * the storage engine has it. `h`, when present, names the primary this is a hinted copy
+ * for: the receiver must also record a durable hint for it.
+ */
+export interface ReplicaPutMsg { t: 'rput'; p: number; k: string; o: DVVSetWire; h?: string }
+export interface ReplicaPutOkMsg { t: 'rput_ok' }
+/** Replica read of key `k` in partition `p`: answers the local copy or null. */
+export interface ReplicaGetMsg { t: 'rget'; p: number; k: string }
+export interface ReplicaGetOkMsg { t: 'rget_ok'; o: DVVSetWire | null }
+/**
+ * Forwarded client write: the receiving node coordinates it (used when the node a client
+ * reached is not among the key's first N reachable nodes, so the dot is always assigned
+ * by a replica).
+ */
+export interface ForwardPutMsg { t: 'fput'; k: string; v: Uint8Array | null; ctx: string | null; w: number; tmo: number }
+export interface ForwardPutOkMsg { t: 'fput_ok'; ctx: string }
+/** Error answer to any request. `code` is an ErrorCode. */
+export interface PeerErrorMsg { t: 'err'; code: string; msg: string }
+
+export type PeerMessage =
+  | PingMsg
+  | AckMsg
+  | PingReqMsg
+  | GossipMsg
+  | ReplicaPutMsg
+  | ReplicaPutOkMsg
+  | ReplicaGetMsg
+  | ReplicaGetOkMsg
+  | ForwardPutMsg
+  | ForwardPutOkMsg
+  | PeerErrorMsg;
+
+// ---------------------------------------------------------------- client protocol (/v1/ws)
+// Every request carries `id` (an unsigned integer chosen by the client, unique among its
+// requests in flight); the answer carries the same `id`.
+
+export interface ClientGetMsg { t: 'get'; id: number; k: string; r?: number | 'one' | 'quorum' | 'all'; tmo?: number }
+export interface ClientPutMsg {
+  t: 'put';
+  id: number;
+  k: string;
+  v: Uint8Array;
+  ctx?: string;
+  w?: number | 'one' | 'quorum' | 'all';
+  tmo?: number;
+}
+export interface ClientDelMsg { t: 'del'; id: number; k: string; ctx?: string; w?: number | 'one' | 'quorum' | 'all'; tmo?: number }
+/** Asks for the ring and members, so the SDK can send each key to one of its owners. */
+export interface ClientRingMsg { t: 'ring'; id: number }
+
+export type ClientRequest = ClientGetMsg | ClientPutMsg | ClientDelMsg | ClientRingMsg;
+
+/** Read answer: live sibling values (empty when not found or deleted) and the context token. */
+export interface ClientGetOkMsg { t: 'get_ok'; id: number; vals: Uint8Array[]; ctx: string | null }
+/** Write or delete answer: the context of the version just written. */
+export interface ClientPutOkMsg { t: 'put_ok'; id: number; ctx: string }
+export interface ClientRingOkMsg {
+  t: 'ring_ok';
+  id: number;
+  q: number;
+  n: number;
+  /** Owner per partition. */
+  o: string[];
+  /** Members and their client addresses. */
+  m: Array<{ id: string; addr: string }>;
+}
+/** Error answer: `code` is the lowercase wire code (`bad_request`, `unavailable`, ...). */
+export interface ClientErrorMsg { t: 'err'; id: number; code: string; msg: string }
+
+export type ClientResponse = ClientGetOkMsg | ClientPutOkMsg | ClientRingOkMsg | ClientErrorMsg;
