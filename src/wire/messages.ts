@@ -56,8 +56,12 @@ export interface PingMsg { t: 'ping'; seq: number }
 export interface AckMsg { t: 'ack'; seq: number }
 /** Indirect probe: "please ping `target` for me" (SWIM). */
 export interface PingReqMsg { t: 'ping_req'; target: string; seq: number }
-/** Membership and ring dissemination. */
-export interface GossipMsg { t: 'gossip'; members: MemberWire[]; ring: RingWire }
+/**
+ * Membership and ring dissemination. `sus` lists the members the sender currently
+ * suspects: advisory only (a receiver probes them itself; the suspected node refutes by
+ * bumping its incarnation); nobody marks a node down on someone else's word.
+ */
+export interface GossipMsg { t: 'gossip'; members: MemberWire[]; ring: RingWire; sus: string[] }
 
 /**
  * Replica write: merge `o` into the local copy of key `k` in partition `p` and ack after
