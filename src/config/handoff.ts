@@ -17,5 +17,4 @@ export const handoffInFlightPerTarget = 32;
 /** After a failed batch, wait this long before trying that target again, ms (doubles per failure up to the max). */
 export const handoffRetryMs = 500;
 export const handoffRetryMaxMs = 10_000;
-/** Hints one node keeps for one target; beyond it the write counts as failed for that replica rather than growing the hint log without bound (anti-entropy repairs it later). */
-export const hintsPerTargetMax = 1_000_000;
+// The per-target hint cap (hintsPerTargetMax) lives in store.ts, beside the hint log it bounds.
