@@ -1,0 +1,88 @@
+/**
+ * Context tokens: the opaque string a reader gets (X-Shoal-Context) and hands back with
+ * its next write. Layout, before base64url (unpadded):
+ *
+ *   byte 0     format version, 0x01
+ *   bytes 1..  CBOR array [id1, n1, id2, n2, ...]: ids (text) strictly ascending, counters
+ *              positive integers; the empty context is the empty array
+ *
+ * Flat pairs save a byte per actor over nested arrays. Decoding is strict and accepts
+ * only the canonical encoding (re-encoding must reproduce the token exactly), so a token
+ * has one meaning, a mangled one is refused rather than half-understood, and any future
+ * layout gets a new version byte. Every failure is ShoalError BAD_REQUEST. Browser-safe:
+ * cbor-x and hand-written base64url, no Buffer and no node: imports.
+ */
+import { Decoder, Encoder } from 'cbor-x';
+import { contextEntriesMax, contextIdBytesMax, contextTokenBytesMax } from '../config/index.js';
+import { ShoalError } from '../errors/index.js';
+import { base64urlDecode, base64urlEncode } from './base64url.js';
+import type { VersionVector } from './types.js';
+
+const FORMAT_V1 = 0x01;
+const encoder = new Encoder({ useRecords: false });
+const decoder = new Decoder({ useRecords: false });
+const utf8 = new TextEncoder();
+
+function bad(message: string, cause?: unknown): ShoalError {
+  return new ShoalError('BAD_REQUEST', `context token: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/** Why `vv` cannot be a context, or null when it can. Shared by encode and decode. */
+function problem(vv: ReadonlyArray<readonly [unknown, unknown]>): string | null {
+  if (vv.length > contextEntriesMax) return `${vv.length} entries, more than ${contextEntriesMax}`;
+  let prev: string | null = null;
+  for (const [id, n] of vv) {
+    if (typeof id !== 'string' || id.length === 0) return 'actor id must be a non-empty string';
+    if (utf8.encode(id).length > contextIdBytesMax) return `actor id longer than ${contextIdBytesMax} bytes`;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) return `counter of ${JSON.stringify(id)} must be a positive integer`;
+    if (prev !== null && !(prev < id)) return prev === id ? `duplicate actor id ${JSON.stringify(id)}` : 'actor ids not sorted';
+    prev = id;
+  }
+  return null;
+}
+
+/**
+ * Encodes a canonical vector (as produced by join). A vector that could not be decoded
+ * again (unsorted, too many entries, token too long) throws ShoalError INTERNAL: handing
+ * out a token the node itself would refuse is a fault on our side, not the client's.
+ */
+export function encodeContext(vv: VersionVector): string {
+  const why = problem(vv);
+  if (why !== null) throw new ShoalError('INTERNAL', `cannot encode context: ${why}`);
+  const flat: Array<string | number> = [];
+  for (const [id, n] of vv) flat.push(id, n);
+  const body = encoder.encode(flat);
+  const bytes = new Uint8Array(body.length + 1);
+  bytes[0] = FORMAT_V1;
+  bytes.set(body, 1);
+  const token = base64urlEncode(bytes);
+  if (token.length > contextTokenBytesMax) {
+    throw new ShoalError('INTERNAL', `cannot encode context: token of ${token.length} characters exceeds ${contextTokenBytesMax}`);
+  }
+  return token;
+}
+
+/** Decodes a token from a client; any malformed token throws ShoalError BAD_REQUEST. */
+export function decodeContext(token: string): VersionVector {
+  if (typeof token !== 'string' || token.length === 0) throw bad('empty');
+  if (token.length > contextTokenBytesMax) throw bad(`longer than ${contextTokenBytesMax} characters`);
+  const bytes = base64urlDecode(token);
+  if (bytes.length < 2) throw bad('too short');
+  if (bytes[0] !== FORMAT_V1) throw bad(`unknown format version ${bytes[0] ?? 'none'}`);
+  let decoded: unknown;
+  try {
+    decoded = decoder.decode(bytes.subarray(1));
+  } catch (err) {
+    throw bad('not valid CBOR', err);
+  }
+  if (!Array.isArray(decoded)) throw bad('body is not an array');
+  if (decoded.length % 2 !== 0) throw bad('body has an odd number of items');
+  if (decoded.length / 2 > contextEntriesMax) throw bad(`${decoded.length / 2} entries, more than ${contextEntriesMax}`);
+  const pairs: Array<readonly [unknown, unknown]> = [];
+  for (let i = 0; i < decoded.length; i += 2) pairs.push([decoded[i] as unknown, decoded[i + 1] as unknown]);
+  const why = problem(pairs);
+  if (why !== null) throw bad(why);
+  const vv = pairs as Array<readonly [string, number]>;
+  if (encodeContext(vv) !== token) throw bad('not in canonical encoding');
+  return vv;
+}
