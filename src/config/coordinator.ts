@@ -22,5 +22,3 @@ export const circuitOpenMs = 1_000;
 export const circuitOpenMaxMs = 10_000;
 /** Peers tracked for latency and circuits; members are far fewer, so this only guards against a runaway. */
 export const peerHealthMax = 1_024;
-/** Siblings above which a write logs a warning (a sign of clients writing without contexts). */
-export const siblingsWarnDefault = 25;
