@@ -1,0 +1,256 @@
+/**
+ * `shoal start`: flags → validated NodeOptions → the node, until SIGTERM/SIGINT.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  cliClockOffsetMsMax,
+  cliIdCharsMax,
+  cliMaxValueBytesMax,
+  hostDefault,
+  maxValueBytesDefault,
+  nDefault,
+  nMax,
+  partitionsDefault,
+  partitionsMax,
+  portDefault,
+  rDefault,
+  wDefault,
+} from '../config/index.js';
+import { ShoalError } from '../errors/index.js';
+import type { NodeOptions } from '../node/options.js';
+import { EXIT, type CliIo } from './io.js';
+
+/** What src/node/index.ts provides (imported dynamically so this folder does not depend on it at build time). */
+export interface RunningNode {
+  port: number;
+  stop(): Promise<void>;
+}
+export type StartNode = (options: NodeOptions) => Promise<RunningNode>;
+
+const START_FLAGS = {
+  id: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  data: { type: 'string' },
+  seeds: { type: 'string' },
+  'secret-file': { type: 'string' },
+  'client-token-file': { type: 'string' },
+  n: { type: 'string' },
+  r: { type: 'string' },
+  w: { type: 'string' },
+  partitions: { type: 'string' },
+  'max-value-bytes': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  engine: { type: 'string' },
+  sync: { type: 'boolean' },
+  'clock-offset-ms': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function usageError(message: string): ShoalError {
+  return new ShoalError('INVALID_CONFIG', message);
+}
+
+/** Runs a `node:util` parseArgs call, turning its errors into INVALID_CONFIG (exit 2). */
+export function parseFlags<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+    throw usageError(message);
+  }
+}
+
+/** Parses a decimal integer flag within [min, max]. */
+export function intFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw usageError(`--${name} must be an integer (got '${raw}')`);
+  const v = Number(raw.trim());
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw usageError(`--${name} must be between ${min} and ${max} (got ${raw})`);
+  return v;
+}
+
+/** Parses `HOST:PORT` (IPv6 hosts in brackets); returns it normalised. */
+export function hostPort(flag: string, raw: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):(\d{1,5})$/.exec(raw.trim());
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 1 && port <= 65535)) throw usageError(`${flag}: '${raw}' is not HOST:PORT`);
+  return `${m[1]}:${port}`;
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/**
+ * The default data directory name for a node id: characters outside [A-Za-z0-9._-]
+ * become '_' (so `127.0.0.1:7070` → `127.0.0.1_7070`). A ':' is legal on Linux but not on
+ * Windows, and `host:path` means "remote" to scp, rsync and tar; one rule for every id
+ * keeps `shoal dev` and `shoal start` agreeing on where a node's data is.
+ */
+export function dataDirName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function readSecretFile(flag: string, path: string, cwd: string): string {
+  let text: string;
+  try {
+    text = readFileSync(isAbsolute(path) ? path : resolve(cwd, path), 'utf8');
+  } catch (err) {
+    throw usageError(`${flag}: cannot read '${path}': ${(err as Error).message}`);
+  }
+  const value = text.trim();
+  if (value === '') throw usageError(`${flag}: '${path}' is empty`);
+  return value;
+}
+
+function list(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * Parses and validates `shoal start`'s flags. Throws ShoalError INVALID_CONFIG with a
+ * message naming the flag. Reads --secret-file and --client-token-file (trimmed); TLS
+ * files are checked to exist and passed on as paths.
+ */
+export function parseStartArgs(argv: string[], env: Record<string, string | undefined>, cwd = process.cwd()): NodeOptions {
+  const { values: f } = parseFlags(() => parseArgs({ args: argv, options: START_FLAGS, allowPositionals: false, strict: true }));
+
+  const host = (f.host ?? hostDefault).trim();
+  if (host === '' || /[\s/]/.test(host)) throw usageError(`--host: '${f.host}' is not an address`);
+  const port = intFlag('port', f.port, portDefault, 0, 65535);
+  const hostForId = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const id = (f.id ?? `${hostForId}:${port}`).trim();
+  if (id === '' || id.length > cliIdCharsMax || /[\s\p{C}]/u.test(id)) {
+    throw usageError(`--id must be 1 to ${cliIdCharsMax} printable characters without spaces (got '${f.id}')`);
+  }
+  const dataDir = f.data !== undefined ? f.data : join('data', dataDirName(id));
+  if (dataDir.trim() === '') throw usageError('--data must not be empty');
+
+  const seeds = list(f.seeds).map((s) => hostPort('--seeds', s));
+
+  let secret: string | undefined;
+  if (f['secret-file'] !== undefined) secret = readSecretFile('--secret-file', f['secret-file'], cwd);
+  else {
+    const fromEnv = env['SHOAL_SECRET']?.trim();
+    secret = fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  }
+  if (secret === undefined && !isLoopback(host)) {
+    throw usageError(
+      `--host ${host} is reachable from other machines, but no cluster secret is set: pass --secret-file F or set SHOAL_SECRET (or listen on 127.0.0.1)`,
+    );
+  }
+  const clientToken = f['client-token-file'] === undefined ? undefined : readSecretFile('--client-token-file', f['client-token-file'], cwd);
+
+  const n = intFlag('n', f.n, nDefault, 1, nMax);
+  // The defaults are majorities of the default N; a smaller N caps them so `--n 1` just works.
+  const r = intFlag('r', f.r, Math.min(rDefault, n), 1, n);
+  const w = intFlag('w', f.w, Math.min(wDefault, n), 1, n);
+  const partitions = intFlag('partitions', f.partitions, partitionsDefault, 1, partitionsMax);
+  if ((partitions & (partitions - 1)) !== 0) throw usageError(`--partitions must be a power of two (got ${partitions})`);
+  if (partitions < n) throw usageError(`--partitions (${partitions}) must be at least --n (${n}) so N consecutive partitions can sit on N nodes`);
+  const maxValueBytes = intFlag('max-value-bytes', f['max-value-bytes'], maxValueBytesDefault, 1, cliMaxValueBytesMax);
+
+  const cert = f['tls-cert'];
+  const key = f['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) throw usageError('--tls-cert and --tls-key go together: pass both or neither');
+  let tls: NodeOptions['tls'];
+  if (cert !== undefined && key !== undefined) {
+    for (const [flag, path] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
+      if (!existsSync(isAbsolute(path) ? path : resolve(cwd, path))) throw usageError(`${flag}: '${path}' does not exist`);
+    }
+    tls = { cert, key };
+  }
+
+  const engine = f.engine ?? 'classic-level';
+  if (engine !== 'classic-level' && engine !== 'rocksdb') throw usageError(`--engine must be classic-level or rocksdb (got '${engine}')`);
+
+  const clockOffsetMs = intFlag('clock-offset-ms', f['clock-offset-ms'], 0, -cliClockOffsetMsMax, cliClockOffsetMsMax);
+
+  const allowedOrigins = list(f['allowed-origins']).map((o) => {
+    let origin: string;
+    try {
+      origin = new URL(o).origin;
+    } catch {
+      origin = 'null';
+    }
+    if (origin === 'null' || origin !== o.replace(/\/$/, '')) throw usageError(`--allowed-origins: '${o}' is not an origin like https://example.com:8080`);
+    return origin;
+  });
+
+  return {
+    id,
+    host,
+    port,
+    dataDir,
+    seeds,
+    secret,
+    clientToken,
+    n,
+    r,
+    w,
+    partitions,
+    maxValueBytes,
+    tls,
+    engine,
+    sync: f.sync ?? false,
+    clockOffsetMs,
+    allowedOrigins,
+  };
+}
+
+/** Loads the node module at run time (see RunningNode). */
+async function loadStartNode(): Promise<StartNode> {
+  const specifier = '../node/index.js';
+  const mod = (await import(specifier)) as { startNode?: StartNode };
+  if (typeof mod.startNode !== 'function') throw new ShoalError('INTERNAL', 'src/node does not export startNode');
+  return mod.startNode;
+}
+
+/**
+ * Runs one node until SIGTERM or SIGINT, then stops it and returns 0. `startNode` is
+ * injectable for tests.
+ */
+export async function runStart(argv: string[], io: CliIo, startNode?: StartNode, signals: NodeJS.EventEmitter = process): Promise<number> {
+  const options = parseStartArgs(argv, io.env, io.cwd);
+  const start = startNode ?? (await loadStartNode());
+  const node = await start(options);
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  io.stderr.write(`shoal: node ${options.id} serving ${scheme}://${host}:${node.port}/ (data ${options.dataDir})\n`);
+  // The first signal stops the node; later ones (a terminal's Ctrl-C reaches the whole
+  // process group, and `shoal dev` forwards a SIGTERM too) must not kill it mid-stop.
+  let stopping = false;
+  let requested: () => void = () => undefined;
+  const stopRequested = new Promise<void>((r) => (requested = r));
+  const onSignal = (sig: string): void => {
+    if (stopping) {
+      io.stderr.write(`shoal: ${sig}: already stopping node ${options.id}\n`);
+      return;
+    }
+    stopping = true;
+    io.stderr.write(`shoal: ${sig}: stopping node ${options.id}\n`);
+    requested();
+  };
+  signals.on('SIGTERM', onSignal);
+  signals.on('SIGINT', onSignal);
+  try {
+    await stopRequested;
+    await node.stop();
+  } finally {
+    signals.off('SIGTERM', onSignal);
+    signals.off('SIGINT', onSignal);
+  }
+  io.stderr.write(`shoal: node ${options.id} stopped\n`);
+  return EXIT.ok;
+}

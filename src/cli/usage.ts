@@ -1,0 +1,122 @@
+/** Help texts, one per command. */
+
+export const USAGE = `usage: shoal <command> [flags]
+
+commands:
+  start           run one node
+  dev             run a local cluster of separate node processes
+  get KEY         read a key
+  put KEY VALUE   write a key (VALUE '-' reads standard input)
+  del KEY         delete a key
+  status          cluster members and hints
+  ring            partition owners
+  leave           ask a node to hand off its partitions and stop
+  bench           load generator
+
+exit codes: 0 ok, 1 the operation failed (server error or unreachable),
+2 bad flags or configuration, 3 'get' found siblings, 4 'get' found nothing.
+
+Run 'shoal <command> --help' for the flags of one command.
+`;
+
+const CLIENT_FLAGS = `  --endpoint HOST:PORT   node to ask (default 127.0.0.1:7070)
+  --token-file F         client token file (sent as Authorization: Bearer)
+  --tls                  use https://
+`;
+
+export const HELP: Record<string, string> = {
+  start: `usage: shoal start [flags]
+
+Runs one node. It is ready when GET /v1/health answers 200; SIGTERM or SIGINT
+stops it cleanly.
+
+  --id NAME                 node id, unique and stable (default HOST:PORT)
+  --host ADDR               listen and source address (default 127.0.0.1)
+  --port N                  the one TCP port (default 7070; 0 picks a free one)
+  --data DIR                storage directory (default ./data/ID, with every
+                            character outside [A-Za-z0-9._-] replaced by '_',
+                            e.g. ./data/127.0.0.1_7070)
+  --seeds H:P,...           join the cluster through any reachable seed
+  --secret-file F           cluster secret (default: env SHOAL_SECRET); without
+                            one only a loopback --host is allowed
+  --client-token-file F     require Authorization: Bearer TOKEN from clients
+  --n N                     replication factor (default 3)
+  --r R                     default read quorum (default 2, at most N)
+  --w W                     default write quorum (default 2, at most N)
+  --partitions Q            ring partitions, a power of two >= N (default 64)
+  --max-value-bytes B       value size limit (default 1048576)
+  --tls-cert F --tls-key F  serve https:// and wss:// (both or neither)
+  --engine E                classic-level (default) or rocksdb
+  --sync                    fsync before a replica acknowledges a write
+  --clock-offset-ms MS      shift this node's wall clock (negative: --clock-offset-ms=-500)
+  --allowed-origins O,...   browser Origins allowed on /v1/ws and the dashboard
+`,
+  dev: `usage: shoal dev [--nodes 3] [--base-port 7070] [--data ./data]
+
+Starts a local cluster of separate node processes on 127.0.0.1, ports BASE,
+BASE+1, ...; node i>1 is seeded with the first. A development secret is
+generated once into DATA/dev-secret and reused on restarts; node data lives in
+DATA/ID. Ctrl-C stops every node.
+
+  --nodes N        number of nodes (default 3)
+  --base-port P    first port (default 7070)
+  --data DIR       data directory (default ./data)
+`,
+  get: `usage: shoal get KEY [flags]
+
+Prints the value to standard output. Concurrent siblings: each is printed,
+separated by a line '--- sibling I of N ---', and the exit code is 3. Nothing
+live: a message on standard error and exit code 4.
+
+${CLIENT_FLAGS}  --r R                  read quorum: 1..N, one, quorum, all
+  --timeout-ms MS        request timeout
+  --show-context         print the context token to standard error
+  --json                 print {"values":[BASE64...],"context":...,"found":...} (exit 0)
+`,
+  put: `usage: shoal put KEY VALUE [flags]
+
+Writes VALUE ('-' reads standard input). Without --context the value becomes a
+sibling of whatever versions exist.
+
+${CLIENT_FLAGS}  --context TOKEN        supersede what this context (from a read) covers
+  --w W                  write quorum: 1..N, one, quorum, all
+  --timeout-ms MS        request timeout
+  --show-context         print the new version's context to standard error
+  --json                 print {"context":...}
+`,
+  del: `usage: shoal del KEY [flags]
+
+Deletes what --context covers (a delete without a context deletes nothing it has
+not seen: pass the context of a read).
+
+${CLIENT_FLAGS}  --context TOKEN        context from an earlier read
+  --w W                  write quorum: 1..N, one, quorum, all
+  --timeout-ms MS        request timeout
+  --show-context         print the tombstone's context to standard error
+  --json                 print {"context":...}
+`,
+  status: `usage: shoal status [flags]
+
+Shows the node's view of the cluster: members, their status, pending hints.
+
+${CLIENT_FLAGS}  --timeout-ms MS        request timeout
+  --json                 print the raw JSON
+`,
+  ring: `usage: shoal ring [flags]
+
+Shows each partition's owners in preference order, and partitions per node.
+
+${CLIENT_FLAGS}  --timeout-ms MS        request timeout
+  --json                 print the raw JSON
+`,
+  leave: `usage: shoal leave [flags]
+
+Asks the node to hand its partitions to the rest of the cluster and stop.
+
+${CLIENT_FLAGS}  --timeout-ms MS        request timeout
+`,
+  bench: `usage: shoal bench
+
+The load generator arrives with the performance work.
+`,
+};
