@@ -110,8 +110,8 @@ export function str(max: number, options: { min?: number } = {}): Schema<string>
   return {
     check(v, path) {
       if (typeof v !== 'string') schemaError(path, `expected text string, got ${describe(v)}`);
-      // Cheap bounds first: UTF-8 takes 1..3 bytes per UTF-16 unit.
-      if (v.length >= min && v.length * 3 <= max) return v;
+      // Always measured in full: a length-only shortcut would let a lone surrogate
+      // (which has no UTF-8 form) through in a locally built message.
       const n = utf8Length(v);
       if (n < 0) schemaError(path, 'text string holds a lone surrogate');
       if (n < min || n > max) schemaError(path, `text string is ${n} bytes; expected ${min}..${max}`);
