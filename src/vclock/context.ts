@@ -22,6 +22,8 @@ const FORMAT_V1 = 0x01;
 const encoder = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 const utf8 = new TextEncoder();
+/** In a `u` regex, a surrogate code unit only matches when it is not half of a pair. CBOR text must be valid UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 function bad(message: string, cause?: unknown): ShoalError {
   return new ShoalError('BAD_REQUEST', `context token: ${message}`, cause === undefined ? undefined : { cause });
@@ -33,6 +35,7 @@ function problem(vv: ReadonlyArray<readonly [unknown, unknown]>): string | null 
   let prev: string | null = null;
   for (const [id, n] of vv) {
     if (typeof id !== 'string' || id.length === 0) return 'actor id must be a non-empty string';
+    if (LONE_SURROGATE.test(id)) return 'actor id must be well-formed Unicode';
     if (utf8.encode(id).length > contextIdBytesMax) return `actor id longer than ${contextIdBytesMax} bytes`;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) return `counter of ${JSON.stringify(id)} must be a positive integer`;
     if (prev !== null && !(prev < id)) return prev === id ? `duplicate actor id ${JSON.stringify(id)}` : 'actor ids not sorted';
