@@ -92,7 +92,8 @@ async function waitHealthy(ports: number[], gaveUp: () => boolean): Promise<bool
   return true;
 }
 
-export async function runDev(argv: string[], io: CliIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+/** `signals` and `bin` (the script each child runs) are injectable for tests. */
+export async function runDev(argv: string[], io: CliIo, signals: NodeJS.EventEmitter = process, bin = BIN): Promise<number> {
   const plan = planDev(argv, io.cwd);
   mkdirSync(plan.dataDir, { recursive: true });
   ensureDevSecret(plan.secretFile);
@@ -118,7 +119,7 @@ export async function runDev(argv: string[], io: CliIo, signals: NodeJS.EventEmi
   signals.on('SIGTERM', onSignal);
 
   for (const node of plan.nodes) {
-    const child = spawn(process.execPath, [BIN, ...node.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...io.env } });
+    const child = spawn(process.execPath, [bin, ...node.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...io.env } });
     children.set(node.id, child);
     const prefix = `[${node.id}] `;
     pipeLines(child.stdout, prefix, io.stdout);
