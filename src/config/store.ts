@@ -1,2 +1,57 @@
-// Limits and defaults for src/store. Each constant: unit last in the name, and a sentence on why.
-export {};
+/**
+ * Limits and defaults for src/store (one node's local storage). Each constant: unit last
+ * in the name, a sentence on why it has its value, and what happens when it is exceeded.
+ */
+
+/**
+ * Objects kept in the decoded read cache. Replica reads cluster on recently written keys
+ * (read-after-write, read repair, the read half of every update), so a few thousand hot
+ * objects save most engine reads and CBOR decodes; 10k objects of ~1 KiB is ~10 MiB. When
+ * full, the least recently used object is dropped (never an error).
+ */
+export const storeCacheEntriesMax = 10_000;
+
+/**
+ * Bytes of encoded objects the read cache may hold. Values may be 1 MiB each, so an
+ * entry count alone could pin gigabytes; this bounds the cache at a size a small node can
+ * always afford. Least recently used objects are dropped until the total fits, and an
+ * object bigger than an eighth of this is not cached at all.
+ */
+export const storeCacheBytesMax = 64 * 1024 * 1024;
+
+/**
+ * Pending hints per target node. A hint is a small record (the object itself is stored
+ * once), so a million is ~50 MiB of disk for a primary that is down for a long time; past
+ * that we stop taking hinted writes for it: `addHint` (and `update` with a `hint`) throws
+ * ShoalError('OVERLOADED'), so the coordinator counts that replica as failed and the write
+ * is repaired by anti-entropy once the primary is back, instead of the disk filling up.
+ */
+export const hintsPerTargetMax = 1_000_000;
+
+/**
+ * Store operations (updates, removes, hints, meta writes) queued but not yet written.
+ * Group commit drains the queue one engine batch at a time; if the engine falls this far
+ * behind, new operations throw ShoalError('OVERLOADED') instead of queueing without bound
+ * (the coordinator then counts this replica as failed for that request).
+ */
+export const storeQueueOpsMax = 100_000;
+
+/**
+ * Operations in one engine batch. Large batches amortise the write-ahead-log append and
+ * the fsync, but one huge batch delays every caller in it; 4096 puts of 1 KiB is 4 MiB,
+ * one memtable's worth. The rest of the queue goes in the next batch.
+ */
+export const storeBatchOpsMax = 4_096;
+
+/**
+ * Entries one `scan`/`range` call returns at most, whatever `limit` the caller asked for.
+ * It bounds the memory of one call (objects may be 1 MiB); callers page on with `after`.
+ */
+export const storeScanEntriesMax = 10_000;
+
+/**
+ * Entries fetched per engine round trip when iterating (LevelDB iterator `nextv`). Big
+ * enough to amortise the native call, small enough that an iteration that stops early has
+ * read little.
+ */
+export const storeIterateChunkEntries = 256;

@@ -1,0 +1,61 @@
+/**
+ * The storage engine interface: ordered raw bytes, a small subset of abstract-level.
+ * Everything above it (the object codec, hints, meta, the cache, group commit) lives in
+ * ObjectStore, so an engine is only a sorted map with atomic batches.
+ */
+
+/** One write in a batch. Keys and values are raw bytes; the engine may keep references. */
+export type EngineOp =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: Uint8Array };
+
+/** A key range, compared bytewise. Absent bounds are open. */
+export interface EngineRange {
+  readonly gt?: Uint8Array;
+  readonly gte?: Uint8Array;
+  readonly lt?: Uint8Array;
+  readonly lte?: Uint8Array;
+  /** At most this many entries (the whole range when absent; `range()` clamps it). */
+  readonly limit?: number;
+  /** Descending key order. */
+  readonly reverse?: boolean;
+}
+
+export interface BatchOptions {
+  /** fsync the write-ahead log before the promise resolves (`--sync`). */
+  readonly sync?: boolean;
+}
+
+export type EngineName = 'memory' | 'classic-level' | 'rocksdb';
+
+export interface Engine {
+  readonly name: EngineName;
+  /** Opens (creating if missing). Failure is ShoalError('STORAGE') with the reason. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Values in the order of `keys`, `undefined` where absent. */
+  getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+  /**
+   * Applies every op atomically, in order (a later op on the same key wins). When the
+   * promise resolves the batch is in the engine (and on disk when `sync`); before that a
+   * crash may lose it.
+   */
+  batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void>;
+  /** Up to `range.limit` entries (clamped to `storeScanEntriesMax`), in one call. */
+  range(range: EngineRange): Promise<Array<[Uint8Array, Uint8Array]>>;
+  /** Streams a range in chunks; stop early by breaking out of the loop. */
+  iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]>;
+  /** Deletes every key in the range. */
+  clear(range: EngineRange): Promise<void>;
+}
+
+/** Bytewise comparison, the order every engine sorts keys in. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}

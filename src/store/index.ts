@@ -1,0 +1,86 @@
+/**
+ * # Local storage for one node
+ *
+ * A node keeps everything it stores in ONE ordered key-value database (LevelDB through
+ * classic-level by default, RocksDB through @nxtedition/rocksdb, or an in-memory map in
+ * tests and the simulator). Two layers:
+ *
+ * - An **Engine** is only a sorted map of bytes with atomic batches and range reads: the
+ *   subset of abstract-level we need. `MemoryEngine`, and `LevelEngine` for both native
+ *   engines, implement it, and one shared contract suite tests all three.
+ * - The **ObjectStore** gives it meaning: DVVSets by (partition, key), durable hints,
+ *   node metadata, a read cache, and group commit.
+ *
+ * ## Key layout (the on-disk format)
+ *
+ * Every key starts with a namespace byte, so each kind of record is one contiguous range:
+ *
+ *     'o' (0x6f) | u16be partition | utf8 key            object: one DVVSet
+ *     'h' (0x68) | u16be len | utf8 target | u64be seq   hint: an object owed to `target`
+ *     'm' (0x6d) | utf8 name                             metadata (`store.*` names are ours)
+ *     'a' (0x61), 't' (0x74)                             reserved: anti-entropy, transfers
+ *
+ * Prefixing objects by partition makes a partition one key range, so handoff can stream
+ * it, anti-entropy can hash it, and a dropped partition is one range delete, without
+ * touching the rest. Within a partition, keys sort bytewise by UTF-8, which is what
+ * `scan(after, limit)` pages through. Hint keys carry the target's byte length before
+ * its name so that no target's range contains another's ("node1" vs "node10"), and a
+ * big-endian sequence number after it, so a target's hints list oldest first. The
+ * sequence continues across restarts: its high-water mark is written (as meta
+ * `store.hintSeq`) in every batch that adds hints.
+ *
+ * ## Value format
+ *
+ * `format byte | CRC32 of the payload | payload`. Objects (format 1) are CBOR of a flat
+ * array form of the DVVSet: `[[ [id, n, ts, v0, ts0, v1, ts1, ...] ... ], [v0, ts0, ...]]`
+ * with each v a byte string or null for a tombstone. Hints (format 2) are
+ * `u16be partition | f64be ts | utf8 key`; the object itself is stored once, under its
+ * own key. A bad checksum, an unknown format byte or a payload of the wrong shape is
+ * ShoalError('CORRUPT') naming the partition and key: a disk error is reported, never
+ * turned into a wrong answer or a crash. `remove()` can always clear a corrupt object
+ * (anti-entropy then restores it from a replica).
+ *
+ * ## Storage epoch
+ *
+ * On first creation the store writes a random id (`store.epoch`, ~8 base36 chars) and
+ * fsyncs it. The node's dvv actor id is `${nodeId}#${epoch}`: a node whose disk was wiped
+ * comes back with a new epoch, so it can never issue a dot it issued before (which would
+ * make replicas silently treat different values as the same version).
+ *
+ * ## Group commit and per-key serialisation
+ *
+ * `update(p, k, fn)` is a read-modify-write. Operations are queued; the queue is drained
+ * by one commit at a time. A commit reads every object it needs that the cache lacks in
+ * one `getMany`, applies the queued functions in arrival order (so two updates of one key
+ * never interleave: the second sees the first's result), and writes every final object,
+ * hint and meta record in ONE engine batch; each caller's promise resolves only after
+ * that batch is in the engine (fsynced with `--sync`). The first operation schedules the
+ * commit on a microtask, so everything issued in the same turn shares a batch; while a
+ * batch is being written, new operations accumulate and form the next one. That is the
+ * classic group commit of databases: under load the cost of a write (and of an fsync)
+ * is shared by everyone who arrived while the previous one was on its way.
+ *
+ * ## Read cache
+ *
+ * A bounded LRU of decoded objects (and of "known absent"), bounded by count and bytes.
+ * Commits write their results into it after the batch lands, so it always holds
+ * committed state. A `get` that read the engine while a commit on the same key was
+ * landing does not cache what it read (it may be older than the commit).
+ *
+ * ## Durability model of MemoryEngine
+ *
+ * A batch is applied to the `MemoryBacking` when its promise resolves, never earlier, so
+ * `crash()` before that loses it, exactly as a killed process loses a write that had not
+ * reached the engine. The backing survives the engine, and a new engine reopens it.
+ */
+export { compareBytes } from './engine.js';
+export type { BatchOptions, Engine, EngineName, EngineOp, EngineRange } from './engine.js';
+export { MemoryBacking, MemoryEngine } from './memory.js';
+export { LevelEngine } from './level.js';
+export type { LevelEngineOptions } from './level.js';
+export { decodeObject, encodeObject, decodeHint, encodeHint, FORMAT_HINT, FORMAT_OBJECT } from './codec.js';
+export type { CodecContext, HintRecord } from './codec.js';
+export { hintKey, hintId, metaKey, objectKey, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
+export { ObjectStore } from './object-store.js';
+export type { Hint, ObjectStoreOptions, StoreStats, UpdateOptions, UpdateResult } from './object-store.js';
+export { createEngine } from './create.js';

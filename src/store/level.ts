@@ -1,0 +1,193 @@
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { ShoalError } from '../errors/index.js';
+import { storeIterateChunkEntries, storeScanEntriesMax } from '../config/index.js';
+import type { BatchOptions, Engine, EngineOp, EngineRange } from './engine.js';
+
+/**
+ * The part of abstract-level (v1 for @nxtedition/rocksdb, v3 for classic-level) we use.
+ * Both libraries satisfy it with promise-returning methods. We call `getMany` even for a
+ * single key because v1's `get` rejects on a missing key while v3's resolves undefined.
+ */
+interface LevelIterator {
+  nextv(size: number): Promise<Array<[Uint8Array, Uint8Array]>>;
+  close(): Promise<void>;
+}
+interface LevelDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  getMany(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+  batch(ops: EngineOp[], options?: { sync?: boolean }): Promise<void>;
+  iterator(options: Record<string, unknown>): LevelIterator;
+  clear(options: Record<string, unknown>): Promise<void>;
+}
+type LevelCtor = new (location: string, options: Record<string, unknown>) => LevelDb;
+
+export interface LevelEngineOptions {
+  /** 'classic-level' (LevelDB, the default) or 'rocksdb' (@nxtedition/rocksdb). */
+  readonly engine: 'classic-level' | 'rocksdb';
+  /** Database directory; created (with parents) when missing. */
+  readonly location: string;
+}
+
+/**
+ * One adapter over both abstract-level engines. Keys and values use the 'view' encoding,
+ * so Uint8Arrays go in and come out without copies or string conversions.
+ */
+export class LevelEngine implements Engine {
+  readonly name: 'classic-level' | 'rocksdb';
+  readonly location: string;
+  private db: LevelDb | null = null;
+
+  constructor(options: LevelEngineOptions) {
+    this.name = options.engine;
+    this.location = options.location;
+  }
+
+  async open(): Promise<void> {
+    if (this.db !== null) return;
+    try {
+      await mkdir(this.location, { recursive: true });
+    } catch (err) {
+      throw new ShoalError('STORAGE', `cannot create storage directory ${this.location}: ${messageOf(err)}`, { cause: err });
+    }
+    const Ctor = loadEngine(this.name);
+    const db = new Ctor(this.location, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: true });
+    try {
+      await db.open();
+    } catch (err) {
+      const reason = causeChain(err);
+      const locked = /lock/i.test(reason);
+      throw new ShoalError(
+        'STORAGE',
+        locked
+          ? `storage directory ${this.location} is locked by another process (is another shoal node using it?): ${reason}`
+          : `cannot open ${this.name} database in ${this.location}: ${reason}`,
+        { cause: err, details: { location: this.location, engine: this.name } },
+      );
+    }
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = null;
+    if (db !== null) await db.close();
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const [value] = await this.open_().getMany([key]).catch(storageError('get'));
+    return value ?? undefined;
+  }
+
+  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    if (keys.length === 0) return [];
+    const values = await this.open_().getMany(keys as Uint8Array[]).catch(storageError('getMany'));
+    // abstract-level v1 may answer null for a missing key; the interface says undefined.
+    for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = undefined;
+    return values;
+  }
+
+  async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    if (ops.length === 0) return;
+    await this.open_()
+      .batch(ops as EngineOp[], { sync: options?.sync === true })
+      .catch(storageError('batch'));
+  }
+
+  async range(range: EngineRange): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const limit = Math.min(range.limit ?? storeScanEntriesMax, storeScanEntriesMax);
+    const it = this.open_().iterator({ ...levelRange(range), limit });
+    try {
+      const out: Array<[Uint8Array, Uint8Array]> = [];
+      while (out.length < limit) {
+        const chunk = await it.nextv(limit - out.length);
+        if (chunk.length === 0) break;
+        for (const entry of chunk) out.push(entry);
+      }
+      return out;
+    } catch (err) {
+      throw storageError('range')(err);
+    } finally {
+      await it.close().catch(() => undefined);
+    }
+  }
+
+  async *iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const options: Record<string, unknown> = levelRange(range);
+    if (range.limit !== undefined) options.limit = range.limit;
+    const it = this.open_().iterator(options);
+    try {
+      for (;;) {
+        let chunk: Array<[Uint8Array, Uint8Array]>;
+        try {
+          chunk = await it.nextv(storeIterateChunkEntries);
+        } catch (err) {
+          throw storageError('iterate')(err);
+        }
+        if (chunk.length === 0) return;
+        for (const entry of chunk) yield entry;
+      }
+    } finally {
+      await it.close().catch(() => undefined);
+    }
+  }
+
+  async clear(range: EngineRange): Promise<void> {
+    const options: Record<string, unknown> = levelRange(range);
+    if (range.limit !== undefined) options.limit = range.limit;
+    await this.open_().clear(options).catch(storageError('clear'));
+  }
+
+  private open_(): LevelDb {
+    if (this.db === null) throw new ShoalError('STORAGE', `${this.name} database in ${this.location} is not open`);
+    return this.db;
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Loaded on first open, so a node on classic-level never loads the RocksDB binary (and a
+ * platform without its prebuild only fails when someone asks for it).
+ */
+function loadEngine(name: 'classic-level' | 'rocksdb'): LevelCtor {
+  try {
+    if (name === 'rocksdb') return (require('@nxtedition/rocksdb') as { RocksLevel: LevelCtor }).RocksLevel;
+    return (require('classic-level') as { ClassicLevel: LevelCtor }).ClassicLevel;
+  } catch (err) {
+    throw new ShoalError('STORAGE', `storage engine ${name} is not available on this platform: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+function levelRange(range: EngineRange): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (range.gt !== undefined) out.gt = range.gt;
+  if (range.gte !== undefined) out.gte = range.gte;
+  if (range.lt !== undefined) out.lt = range.lt;
+  if (range.lte !== undefined) out.lte = range.lte;
+  if (range.reverse) out.reverse = true;
+  return out;
+}
+
+function storageError(what: string): (err: unknown) => never {
+  return (err: unknown) => {
+    if (err instanceof ShoalError) throw err;
+    throw new ShoalError('STORAGE', `storage ${what} failed: ${causeChain(err)}`, { cause: err });
+  };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** abstract-level wraps the engine's own message in `cause`; the lock reason is only there. */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e !== undefined && e !== null; i++) {
+    parts.push(messageOf(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': ');
+}

@@ -1,0 +1,711 @@
+import { ShoalError, assert, isShoalError } from '../errors/index.js';
+import {
+  hintsPerTargetMax as hintsPerTargetMaxDefault,
+  storeBatchOpsMax,
+  storeCacheBytesMax,
+  storeCacheEntriesMax,
+  storeQueueOpsMax,
+  storeScanEntriesMax,
+} from '../config/index.js';
+import { RealClock, RealRandom } from '../env/index.js';
+import type { Clock, Random } from '../env/index.js';
+import type { DVVSet } from '../vclock/types.js';
+import { decodeHint, decodeObject, encodeHint, encodeObject, plainBytes } from './codec.js';
+import type { Engine, EngineOp } from './engine.js';
+import {
+  checkPartition,
+  hintId,
+  hintKey,
+  hintSeq,
+  hintTargetRange,
+  hintsRange,
+  metaKey,
+  objectKey,
+  objectKeyName,
+  parseHintKey,
+  partitionRange,
+} from './keys.js';
+import { Lru } from './lru.js';
+
+export interface ObjectStoreOptions {
+  /** Read cache size in objects (default `storeCacheEntriesMax`); 0 disables the cache. */
+  readonly cacheEntriesMax?: number;
+  /** Read cache size in encoded bytes (default `storeCacheBytesMax`). */
+  readonly cacheBytesMax?: number;
+  /** fsync every batch before its callers hear back (`--sync`). */
+  readonly sync?: boolean;
+  /** Source of the storage epoch (seeded in the simulator). */
+  readonly random?: Random;
+  /** Time stamped on hints when `update` is not given `now`. */
+  readonly clock?: Clock;
+  /** Pending hints per target before `addHint` throws OVERLOADED (default `hintsPerTargetMax`). */
+  readonly hintsPerTargetMax?: number;
+  /** Queued operations before new ones throw OVERLOADED (default `storeQueueOpsMax`). */
+  readonly queueOpsMax?: number;
+  /** Operations per engine batch (default `storeBatchOpsMax`). */
+  readonly batchOpsMax?: number;
+}
+
+export interface UpdateOptions {
+  /** Record, in the same batch, a durable hint that this key is owed to node `hint`. */
+  readonly hint?: string;
+  /** Wall-clock ms stamped on the hint (default: the store's clock). */
+  readonly now?: number;
+}
+
+export interface UpdateResult {
+  readonly before: DVVSet | undefined;
+  /** The stored object afterwards (equal to `before` when unchanged). */
+  readonly after: DVVSet | undefined;
+  readonly changed: boolean;
+}
+
+export interface Hint {
+  /** Sorts by time of recording; pass it back to `deleteHint`. */
+  readonly id: Uint8Array;
+  readonly partition: number;
+  readonly key: string;
+  /** Wall-clock ms when recorded. */
+  readonly ts: number;
+}
+
+export interface StoreStats {
+  cacheHits: number;
+  cacheMisses: number;
+  cacheEntries: number;
+  cacheBytes: number;
+  /** Records written to the engine (objects, removes, hints, meta). */
+  writes: number;
+  /** Engine batches written (group commits). */
+  batches: number;
+  /** `update` calls that changed the object. */
+  updates: number;
+  /** Operations waiting for or inside the current group commit. */
+  queued: number;
+  hintsPending: number;
+  /** Corrupt records met (objects reported, hint records skipped and deleted). */
+  corrupt: number;
+}
+
+/** Metadata names the store keeps for itself. */
+const META_EPOCH = 'store.epoch';
+const META_HINT_SEQ = 'store.hintSeq';
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+type Op =
+  | ({ kind: 'update'; partition: number; key: string; ck: string; okey: Uint8Array; fn: (current: DVVSet | undefined) => DVVSet | undefined; hint: { target: string; ts: number } | undefined } & Settle<UpdateResult>)
+  | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
+  | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
+  | ({ kind: 'delHint'; target: string; hkey: Uint8Array } & Settle<void>)
+  | ({ kind: 'meta'; mkey: Uint8Array; value: Uint8Array } & Settle<void>);
+
+/** Per-key state while one group commit is being assembled. */
+interface KeyState {
+  partition: number;
+  key: string;
+  okey: Uint8Array;
+  current: DVVSet | undefined;
+  /** Encoded bytes of `current` when it was written in this commit. */
+  encoded: Uint8Array | undefined;
+  /** Size charged to the cache for `current`. */
+  bytes: number;
+  corrupt: ShoalError | undefined;
+  dirty: boolean;
+}
+
+/**
+ * One node's object store: DVVSets by (partition, key), durable hints, metadata, a read
+ * cache, and group commit. See the essay in index.ts for the layout and the reasoning.
+ */
+export class ObjectStore {
+  private readonly cache: Lru<DVVSet | null>;
+  private readonly sync: boolean;
+  private readonly random: Random;
+  private readonly clock: Clock;
+  private readonly hintsMax: number;
+  private readonly queueMax: number;
+  private readonly batchMax: number;
+
+  private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
+  private epochValue: string | undefined;
+
+  private pending: Op[] = [];
+  private inFlight = 0;
+  private flushing = false;
+  private flushScheduled = false;
+  private idleWaiters: Array<() => void> = [];
+
+  /** Committed hint counts per target, plus hints queued but not yet written. */
+  private readonly hintCounts = new Map<string, number>();
+  private readonly hintReserved = new Map<string, number>();
+  private hintTotal = 0;
+  private nextHintSeq = 0;
+
+  /**
+   * Cache coherence for reads racing a commit: while any `get` is reading the engine, the
+   * keys each commit writes are remembered with the commit's sequence number, and a read
+   * that started before that commit does not put what it read into the cache.
+   */
+  private commitSeq = 0;
+  private readsInFlight = 0;
+  private readonly recentWrites = new Map<string, number>();
+
+  private readonly counters = { cacheHits: 0, cacheMisses: 0, writes: 0, batches: 0, updates: 0, corrupt: 0 };
+
+  constructor(
+    readonly engine: Engine,
+    options: ObjectStoreOptions = {},
+  ) {
+    this.cache = new Lru(options.cacheEntriesMax ?? storeCacheEntriesMax, options.cacheBytesMax ?? storeCacheBytesMax);
+    this.sync = options.sync === true;
+    this.random = options.random ?? new RealRandom();
+    this.clock = options.clock ?? new RealClock();
+    this.hintsMax = options.hintsPerTargetMax ?? hintsPerTargetMaxDefault;
+    this.queueMax = options.queueOpsMax ?? storeQueueOpsMax;
+    this.batchMax = options.batchOpsMax ?? storeBatchOpsMax;
+    assert(this.batchMax > 0, 'batchOpsMax must be positive');
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Opens the engine, loads or creates the storage epoch, and counts pending hints. */
+  async open(): Promise<void> {
+    assert(this.state === 'new', `ObjectStore.open() called when ${this.state}`);
+    await this.engine.open();
+    try {
+      const stored = await this.engine.get(metaKey(META_EPOCH));
+      if (stored !== undefined && stored.length > 0) {
+        this.epochValue = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString('utf8');
+      } else {
+        const epoch = newEpoch(this.random);
+        // Synced whatever --sync says: dots issued under this epoch must never outlive it.
+        await this.engine.batch([{ type: 'put', key: metaKey(META_EPOCH), value: Buffer.from(epoch, 'utf8') }], { sync: true });
+        this.epochValue = epoch;
+      }
+      await this.loadHints();
+    } catch (err) {
+      await this.engine.close().catch(() => undefined);
+      throw err;
+    }
+    this.state = 'open';
+  }
+
+  /** Writes every queued operation, then closes the engine. */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closing';
+    if (wasOpen) await this.drain();
+    await this.engine.close();
+    this.state = 'closed';
+  }
+
+  /** Resolves when nothing is queued or being written. */
+  drain(): Promise<void> {
+    if (this.pending.length === 0 && !this.flushing && !this.flushScheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Random id made when the database was first created; part of this node's dvv actor id. */
+  get epoch(): string {
+    assert(this.epochValue !== undefined, 'ObjectStore.epoch read before open()');
+    return this.epochValue;
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  async get(partition: number, key: string): Promise<DVVSet | undefined> {
+    this.checkOpen();
+    const ck = cacheKey(partition, key);
+    const hit = this.cache.get(ck);
+    if (hit !== undefined) {
+      this.counters.cacheHits++;
+      return hit.value ?? undefined;
+    }
+    this.counters.cacheMisses++;
+    const okey = objectKey(partition, key);
+    const startSeq = this.commitSeq;
+    this.readsInFlight++;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.engine.get(okey);
+    } finally {
+      this.readsInFlight--;
+    }
+    const stale = (this.recentWrites.get(ck) ?? -1) > startSeq;
+    if (this.readsInFlight === 0) this.recentWrites.clear();
+    const value = bytes === undefined ? undefined : this.decode(bytes, partition, key);
+    if (!stale) this.cache.set(ck, value ?? null, cacheCharge(key, bytes));
+    return value;
+  }
+
+  /**
+   * Read-modify-write of one key. `fn` sees the current object and returns the new one,
+   * or `undefined` for no change; it must not throw for ordinary input (a throw rejects
+   * this call only). Calls on one key run strictly one after another; calls issued in the
+   * same event-loop turn share one engine batch, and each promise resolves after that
+   * batch is written (and fsynced with `sync`).
+   */
+  update(
+    partition: number,
+    key: string,
+    fn: (current: DVVSet | undefined) => DVVSet | undefined,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
+    return new Promise<UpdateResult>((resolve, reject) => {
+      this.checkOpen();
+      const okey = objectKey(partition, key);
+      let hint: { target: string; ts: number } | undefined;
+      if (options.hint !== undefined) {
+        this.reserveHint(options.hint);
+        hint = { target: options.hint, ts: options.now ?? this.clock.now() };
+      }
+      this.enqueue({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint, resolve, reject }, hint?.target);
+    });
+  }
+
+  /** Physically deletes an object (tombstone GC, dropped fallback copies, a corrupt record). */
+  remove(partition: number, key: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.checkOpen();
+      const okey = objectKey(partition, key);
+      this.enqueue({ kind: 'remove', partition, key, ck: cacheKey(partition, key), okey, resolve, reject });
+    });
+  }
+
+  /**
+   * Objects of one partition in key order (bytewise UTF-8), starting after `after`, at most
+   * `limit` (clamped to `storeScanEntriesMax`). A corrupt object throws CORRUPT unless
+   * `skipCorrupt`, which leaves it out (and counts it in stats).
+   */
+  async scan(
+    partition: number,
+    options: { after?: string; limit?: number; skipCorrupt?: boolean } = {},
+  ): Promise<Array<[string, DVVSet]>> {
+    this.checkOpen();
+    const limit = Math.min(options.limit ?? storeScanEntriesMax, storeScanEntriesMax);
+    if (limit <= 0) return [];
+    const rows = await this.engine.range({ ...partitionRange(partition, options.after), limit });
+    const out: Array<[string, DVVSet]> = [];
+    for (const [k, v] of rows) {
+      const key = objectKeyName(k);
+      try {
+        out.push([key, this.decode(v, partition, key)]);
+      } catch (err) {
+        if (!(options.skipCorrupt === true && isShoalError(err, 'CORRUPT'))) throw err;
+      }
+    }
+    return out;
+  }
+
+  /** Streams the keys of one partition in key order (values are not decoded). */
+  async *partitionKeys(partition: number): AsyncIterable<string> {
+    this.checkOpen();
+    for await (const [k] of this.engine.iterate(partitionRange(partition))) yield objectKeyName(k);
+  }
+
+  /** Streams the objects of one partition in key order; corrupt ones throw CORRUPT. */
+  async *partitionEntries(partition: number): AsyncIterable<[string, DVVSet]> {
+    this.checkOpen();
+    for await (const [k, v] of this.engine.iterate(partitionRange(partition))) {
+      const key = objectKeyName(k);
+      yield [key, this.decode(v, partition, key)];
+    }
+  }
+
+  // ------------------------------------------------------------------ hints
+
+  /**
+   * Records that key `key` of `partition` is owed to node `target`. Throws OVERLOADED
+   * when `target` already has `hintsPerTargetMax` pending hints.
+   */
+  addHint(target: string, partition: number, key: string, now: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.checkOpen();
+      checkPartition(partition);
+      this.reserveHint(target);
+      this.enqueue({ kind: 'hint', target, partition, key, ts: now, resolve, reject }, target);
+    });
+  }
+
+  /**
+   * Up to `limit` pending hints for `target`, oldest first. A corrupt hint record is
+   * skipped and deleted: the object it pointed at is still repaired by anti-entropy.
+   */
+  async hints(target: string, limit: number): Promise<Hint[]> {
+    this.checkOpen();
+    const n = Math.min(limit, storeScanEntriesMax);
+    if (n <= 0) return [];
+    const rows = await this.engine.range({ ...hintTargetRange(target), limit: n });
+    const out: Hint[] = [];
+    for (const [k, v] of rows) {
+      const parsed = parseHintKey(k);
+      try {
+        if (parsed === undefined) throw new ShoalError('CORRUPT', 'malformed hint key');
+        const h = decodeHint(v, {});
+        out.push({ id: parsed.id, partition: h.partition, key: h.key, ts: h.ts });
+      } catch (err) {
+        if (!isShoalError(err, 'CORRUPT')) throw err;
+        this.counters.corrupt++;
+        if (parsed !== undefined) void this.deleteHint(target, parsed.id).catch(() => undefined);
+      }
+    }
+    return out;
+  }
+
+  /** Deletes one hint (after delivery). Deleting an absent hint is a no-op. */
+  deleteHint(target: string, id: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.checkOpen();
+      this.enqueue({ kind: 'delHint', target, hkey: hintKey(target, id), resolve, reject });
+    });
+  }
+
+  /** Pending (written) hints per target; targets without hints are left out. */
+  hintTargets(): Map<string, number> {
+    return new Map(this.hintCounts);
+  }
+
+  hintsPending(): number {
+    return this.hintTotal;
+  }
+
+  // ------------------------------------------------------------------ meta
+
+  /** Names starting with `store.` are the store's own. */
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    this.checkOpen();
+    const v = await this.engine.get(metaKey(name));
+    return v === undefined ? undefined : plainBytes(v);
+  }
+
+  putMeta(name: string, value: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.checkOpen();
+      this.enqueue({ kind: 'meta', mkey: metaKey(name), value: Uint8Array.from(value), resolve, reject });
+    });
+  }
+
+  stats(): StoreStats {
+    return {
+      ...this.counters,
+      cacheEntries: this.cache.size,
+      cacheBytes: this.cache.bytes,
+      queued: this.pending.length + this.inFlight,
+      hintsPending: this.hintTotal,
+    };
+  }
+
+  // ------------------------------------------------------------------ group commit
+
+  private checkOpen(): void {
+    if (this.state !== 'open') {
+      throw new ShoalError(this.state === 'new' ? 'STORAGE' : 'CLOSED', `object store is ${this.state === 'new' ? 'not open' : this.state}`);
+    }
+  }
+
+  private reserveHint(target: string): void {
+    const n = (this.hintCounts.get(target) ?? 0) + (this.hintReserved.get(target) ?? 0);
+    if (n >= this.hintsMax) {
+      throw new ShoalError('OVERLOADED', `too many pending hints for ${target} (${n}, limit ${this.hintsMax})`, {
+        details: { target },
+      });
+    }
+    this.hintReserved.set(target, (this.hintReserved.get(target) ?? 0) + 1);
+  }
+
+  private releaseHint(target: string): void {
+    const r = (this.hintReserved.get(target) ?? 0) - 1;
+    if (r > 0) this.hintReserved.set(target, r);
+    else this.hintReserved.delete(target);
+  }
+
+  private addHintCount(target: string, delta: number): void {
+    const n = (this.hintCounts.get(target) ?? 0) + delta;
+    if (n > 0) this.hintCounts.set(target, n);
+    else this.hintCounts.delete(target);
+    this.hintTotal += delta;
+  }
+
+  private enqueue(op: Op, reservedHint?: string): void {
+    if (this.pending.length + this.inFlight >= this.queueMax) {
+      if (reservedHint !== undefined) this.releaseHint(reservedHint);
+      throw new ShoalError('OVERLOADED', `store queue full (${this.queueMax} operations)`);
+    }
+    this.pending.push(op);
+    if (!this.flushing && !this.flushScheduled) {
+      // A microtask, not a timer: every operation issued in this turn so far joins the
+      // batch, and the simulator stays free of real timers. Under load, operations that
+      // arrive while a batch is being written form the next batch (classic group commit).
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const ops = this.pending.length <= this.batchMax ? this.pending : this.pending.slice(0, this.batchMax);
+        this.pending = ops === this.pending ? [] : this.pending.slice(this.batchMax);
+        this.inFlight = ops.length;
+        try {
+          await this.commit(ops);
+        } finally {
+          this.inFlight = 0;
+        }
+      }
+    } finally {
+      this.flushing = false;
+      if (this.pending.length === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  /** Reads what the ops need, applies them in order, writes one batch, settles them. */
+  private async commit(ops: Op[]): Promise<void> {
+    const keys = new Map<string, KeyState>();
+    const reads: Uint8Array[] = [];
+    const readTargets: Array<KeyState | Uint8Array> = [];
+    const hintExists = new Map<string, boolean>();
+
+    // 1. Gather the reads: each object an update needs that the cache lacks, and each
+    //    hint a delete names (to keep the pending counts exact).
+    for (const op of ops) {
+      if (op.kind === 'update' && !keys.has(op.ck)) {
+        const ks: KeyState = { partition: op.partition, key: op.key, okey: op.okey, current: undefined, encoded: undefined, bytes: 0, corrupt: undefined, dirty: false };
+        keys.set(op.ck, ks);
+        const hit = this.cache.get(op.ck);
+        if (hit !== undefined) {
+          this.counters.cacheHits++;
+          ks.current = hit.value ?? undefined;
+        } else {
+          this.counters.cacheMisses++;
+          reads.push(op.okey);
+          readTargets.push(ks);
+        }
+      } else if (op.kind === 'delHint') {
+        const hk = bytesKey(op.hkey);
+        if (!hintExists.has(hk)) {
+          hintExists.set(hk, false);
+          reads.push(op.hkey);
+          readTargets.push(op.hkey);
+        }
+      }
+    }
+    if (reads.length > 0) {
+      let values: Array<Uint8Array | undefined>;
+      try {
+        values = await this.engine.getMany(reads);
+      } catch (err) {
+        this.failAll(ops, err);
+        return;
+      }
+      for (let i = 0; i < reads.length; i++) {
+        const target = readTargets[i]!;
+        const v = values[i];
+        if (target instanceof Uint8Array) {
+          hintExists.set(bytesKey(target), v !== undefined);
+        } else if (v !== undefined) {
+          target.bytes = cacheCharge(target.key, v);
+          try {
+            target.current = this.decode(v, target.partition, target.key);
+          } catch (err) {
+            target.corrupt = err as ShoalError;
+          }
+        }
+      }
+    }
+
+    // 2. Apply in order. Only each key's final state is written; hints, meta and hint
+    //    deletes go in the same batch, so an update and its hint are atomic.
+    const writes: EngineOp[] = [];
+    const done: Array<() => void> = [];
+    const failed: Array<[Op, unknown]> = [];
+    const hintDeltas = new Map<string, number>();
+    let hintsAdded = false;
+    let changedCount = 0;
+    const objectKeysTouched = new Map<string, KeyState>();
+
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'update': {
+          const ks = keys.get(op.ck)!;
+          if (ks.corrupt !== undefined) {
+            failed.push([op, ks.corrupt]);
+            break;
+          }
+          const before = ks.current;
+          let after: DVVSet | undefined;
+          let encoded: Uint8Array | undefined;
+          try {
+            after = op.fn(before);
+            if (after !== undefined) encoded = encodeObject(after);
+          } catch (err) {
+            failed.push([op, err]);
+            break;
+          }
+          if (after !== undefined && encoded !== undefined) {
+            ks.current = after;
+            ks.encoded = encoded;
+            ks.bytes = cacheCharge(op.key, encoded);
+            ks.dirty = true;
+            changedCount++;
+          }
+          objectKeysTouched.set(op.ck, ks);
+          if (op.hint !== undefined && ks.current !== undefined) {
+            const seq = this.nextHintSeq++;
+            writes.push({ type: 'put', key: hintKey(op.hint.target, hintId(seq)), value: encodeHint({ partition: op.partition, key: op.key, ts: op.hint.ts }) });
+            hintDeltas.set(op.hint.target, (hintDeltas.get(op.hint.target) ?? 0) + 1);
+            hintsAdded = true;
+          }
+          const result: UpdateResult = after === undefined ? { before, after: before, changed: false } : { before, after, changed: true };
+          done.push(() => op.resolve(result));
+          break;
+        }
+        case 'remove': {
+          let ks = keys.get(op.ck);
+          if (ks === undefined) {
+            ks = { partition: op.partition, key: op.key, okey: op.okey, current: undefined, encoded: undefined, bytes: 0, corrupt: undefined, dirty: false };
+            keys.set(op.ck, ks);
+          }
+          ks.current = undefined;
+          ks.encoded = undefined;
+          ks.corrupt = undefined;
+          ks.bytes = cacheCharge(op.key, undefined);
+          ks.dirty = true;
+          objectKeysTouched.set(op.ck, ks);
+          done.push(() => op.resolve());
+          break;
+        }
+        case 'hint': {
+          const seq = this.nextHintSeq++;
+          writes.push({ type: 'put', key: hintKey(op.target, hintId(seq)), value: encodeHint({ partition: op.partition, key: op.key, ts: op.ts }) });
+          hintDeltas.set(op.target, (hintDeltas.get(op.target) ?? 0) + 1);
+          hintsAdded = true;
+          done.push(() => op.resolve());
+          break;
+        }
+        case 'delHint': {
+          const hk = bytesKey(op.hkey);
+          if (hintExists.get(hk) === true) {
+            hintExists.set(hk, false);
+            hintDeltas.set(op.target, (hintDeltas.get(op.target) ?? 0) - 1);
+            writes.push({ type: 'del', key: op.hkey });
+          }
+          done.push(() => op.resolve());
+          break;
+        }
+        case 'meta': {
+          writes.push({ type: 'put', key: op.mkey, value: op.value });
+          done.push(() => op.resolve());
+          break;
+        }
+      }
+    }
+    for (const ks of objectKeysTouched.values()) {
+      if (!ks.dirty) continue;
+      if (ks.current === undefined) writes.push({ type: 'del', key: ks.okey });
+      else writes.push({ type: 'put', key: ks.okey, value: ks.encoded! });
+    }
+    // The sequence high-water mark survives even when every hint has been delivered, so
+    // ids keep increasing across restarts.
+    if (hintsAdded) writes.push({ type: 'put', key: metaKey(META_HINT_SEQ), value: hintId(this.nextHintSeq) });
+
+    // Reservations end now: written hints move into the counts, failed ones are released.
+    for (const op of ops) {
+      if (op.kind === 'hint') this.releaseHint(op.target);
+      else if (op.kind === 'update' && op.hint !== undefined) this.releaseHint(op.hint.target);
+    }
+
+    // 3. Write, then make the results visible and settle.
+    if (writes.length > 0) {
+      try {
+        await this.engine.batch(writes, { sync: this.sync });
+      } catch (err) {
+        for (const [op, e] of failed) op.reject(e);
+        this.failAll(
+          ops.filter((op) => !failed.some(([f]) => f === op)),
+          err,
+        );
+        return;
+      }
+      this.counters.batches++;
+      this.counters.writes += writes.length;
+    }
+    this.commitSeq++;
+    for (const [ck, ks] of keys) {
+      if (ks.corrupt !== undefined) continue;
+      this.cache.set(ck, ks.current ?? null, ks.bytes);
+      if (ks.dirty && this.readsInFlight > 0) this.recentWrites.set(ck, this.commitSeq);
+    }
+    this.counters.updates += changedCount;
+    for (const [target, delta] of hintDeltas) if (delta !== 0) this.addHintCount(target, delta);
+    for (const [op, e] of failed) op.reject(e);
+    for (const d of done) d();
+  }
+
+  private failAll(ops: readonly Op[], err: unknown): void {
+    const e = isShoalError(err) ? err : new ShoalError('STORAGE', `storage write failed: ${String(err)}`, { cause: err });
+    for (const op of ops) op.reject(e);
+  }
+
+  private decode(bytes: Uint8Array, partition: number, key: string): DVVSet {
+    try {
+      return decodeObject(bytes, { partition, key });
+    } catch (err) {
+      this.counters.corrupt++;
+      throw err;
+    }
+  }
+
+  /** Counts pending hints per target and finds the next hint sequence number. */
+  private async loadHints(): Promise<void> {
+    let next = 0;
+    const stored = await this.engine.get(metaKey(META_HINT_SEQ));
+    if (stored !== undefined && stored.length === 8) next = hintSeq(stored);
+    for await (const [k] of this.engine.iterate(hintsRange())) {
+      const parsed = parseHintKey(k);
+      if (parsed === undefined) {
+        this.counters.corrupt++;
+        continue;
+      }
+      this.addHintCount(parsed.target, 1);
+      next = Math.max(next, hintSeq(parsed.id) + 1);
+    }
+    this.nextHintSeq = next;
+  }
+}
+
+/** Cache key: the partition's digits cannot contain ':', so this is unambiguous. */
+function cacheKey(partition: number, key: string): string {
+  return `${partition}:${key}`;
+}
+
+/** Bytes charged to the cache: the encoded object plus a rough fixed overhead. */
+function cacheCharge(key: string, encoded: Uint8Array | undefined): number {
+  return 64 + key.length * 2 + (encoded?.length ?? 0);
+}
+
+function bytesKey(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+/** ~8 base36 characters from 40 random bits. */
+function newEpoch(random: Random): string {
+  const b = random.bytes(5);
+  let n = 0;
+  for (const x of b) n = n * 256 + x;
+  return n.toString(36).padStart(8, '0');
+}
