@@ -119,7 +119,7 @@ export function parseHintKey(bytes: Uint8Array): { target: string; id: Uint8Arra
   const len = (bytes[1]! << 8) | bytes[2]!;
   if (bytes.length !== 3 + len + 8) return undefined;
   const target = Buffer.from(bytes.buffer, bytes.byteOffset + 3, len).toString('utf8');
-  return { target, id: bytes.slice(3 + len) };
+  return { target, id: new Uint8Array(bytes.subarray(3 + len)) };
 }
 
 export function metaKey(name: string): Uint8Array {

@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isShoalError } from '../../src/errors/index.js';
+import { LevelEngine, createEngine } from '../../src/store/index.js';
+
+const b = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
+
+describe.each(['classic-level', 'rocksdb'] as const)('LevelEngine(%s)', (engine) => {
+  let root: string | undefined;
+  const dir = async (name: string): Promise<string> => {
+    root ??= await mkdtemp(join(tmpdir(), `shoal-level-${engine}-`));
+    return join(root, name);
+  };
+  afterAll(async () => {
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
+
+  it('creates missing directories, and reads back batches, ranges and deletes', async () => {
+    const e = new LevelEngine({ engine, location: join(await dir('a'), 'nested', 'db') });
+    await e.open();
+    await e.batch([{ type: 'put', key: b(1), value: b(10) }, { type: 'put', key: b(2), value: b(20) }, { type: 'put', key: b(0x80), value: b(30) }], { sync: true });
+    expect(await e.get(b(1))).toEqual(Buffer.from([10]));
+    expect(await e.get(b(9))).toBeUndefined();
+    expect((await e.getMany([b(2), b(3), b(1)])).map((v) => (v === undefined ? undefined : Array.from(v)))).toEqual([[20], undefined, [10]]);
+    expect((await e.range({ gt: b(1) })).map(([k]) => Array.from(k))).toEqual([[2], [0x80]]);
+    expect((await e.range({ reverse: true, limit: 1 })).map(([k]) => Array.from(k))).toEqual([[0x80]]);
+    const seen: number[] = [];
+    for await (const [k] of e.iterate({ lte: b(2) })) seen.push(k[0]!);
+    expect(seen).toEqual([1, 2]);
+    await e.batch([{ type: 'del', key: b(1) }]);
+    await e.clear({ gte: b(0x80) });
+    expect((await e.range({})).map(([k]) => Array.from(k))).toEqual([[2]]);
+    await e.close();
+  });
+
+  it('iterates past one chunk and can stop early', async () => {
+    const e = new LevelEngine({ engine, location: await dir('b') });
+    await e.open();
+    await e.batch(Array.from({ length: 600 }, (_, i) => ({ type: 'put' as const, key: b(i >> 8, i & 0xff), value: b(0) })));
+    let n = 0;
+    for await (const _ of e.iterate({})) n++;
+    expect(n).toBe(600);
+    let m = 0;
+    for await (const _ of e.iterate({})) if (++m === 5) break;
+    expect(m).toBe(5);
+    await e.close();
+  });
+
+  it('refuses a directory locked by another open database with a STORAGE error', async () => {
+    const location = await dir('c');
+    const first = new LevelEngine({ engine, location });
+    await first.open();
+    const second = new LevelEngine({ engine, location });
+    const err = await second.open().catch((x: unknown) => x);
+    expect(isShoalError(err, 'STORAGE')).toBe(true);
+    expect((err as Error).message).toMatch(/locked/);
+    expect((err as Error).message).toContain(location);
+    await first.close();
+    await second.open(); // free again
+    await second.close();
+  });
+
+  it('reports a location that cannot be a directory as a STORAGE error', async () => {
+    const file = await dir('file');
+    await writeFile(file, 'not a directory');
+    const err = await new LevelEngine({ engine, location: join(file, 'db') }).open().catch((x: unknown) => x);
+    expect(isShoalError(err, 'STORAGE')).toBe(true);
+    expect((err as Error).message).toContain(file);
+  });
+
+  it('refuses use before open', async () => {
+    const e = new LevelEngine({ engine, location: await dir('d') });
+    await expect(e.get(b(1))).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+});
+
+describe('createEngine', () => {
+  it('maps --engine names and refuses unknown ones', () => {
+    expect(createEngine('classic-level', '/tmp/x').name).toBe('classic-level');
+    expect(createEngine('rocksdb', '/tmp/x').name).toBe('rocksdb');
+    expect(createEngine('memory', '/tmp/x').name).toBe('memory');
+    expect(() => createEngine('sqlite', '/tmp/x')).toThrow(/unknown storage engine/);
+  });
+});
