@@ -4,7 +4,7 @@
  * message that names the offending input, so bad input is a 400 and never a 500.
  */
 import { keyBytesMax } from '../config/cluster.js';
-import { contextTokenCharsMax } from '../config/api.js';
+import { wireContextBytesMax as contextTokenCharsMax } from '../config/wire.js';
 import { requestTimeoutMsMax } from '../config/coordinator.js';
 import { ShoalError } from '../errors/index.js';
 

@@ -12,9 +12,9 @@
  * does not take down a client's other requests in flight. Failures of the node itself
  * are `err` answers too.
  *
- * Backpressure runs both ways. Requests: at most clientInFlightMax per connection and
+ * Backpressure runs both ways. Requests: at most wsClientInFlightMax per connection and
  * apiInFlightMax per node (shared with HTTP); beyond either, `err` `overloaded` at once.
- * Answers: a client that does not read (send buffer over clientSendBufferBytesMax) is
+ * Answers: a client that does not read (send buffer over wsClientSendBufferBytesMax) is
  * cut off with 1008 rather than letting its backlog grow in our memory.
  */
 import type { IncomingMessage } from 'node:http';
@@ -163,7 +163,7 @@ export class ClientWsEndpoint {
       if (ws.readyState !== ws.OPEN) return;
       if (!isBinary) {
         deps.log('api_ws_bad_frame', { remote, error: 'text frame' });
-        ws.close(CLOSE_UNSUPPORTED_DATA, 'frames must be binary CBOR');
+        ws.close(CLOSE_UNSUPPORTED_DATA, 'decode: frames must be binary CBOR');
         return;
       }
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -189,7 +189,7 @@ export class ClientWsEndpoint {
       return;
     }
     this.deps.log('api_ws_bad_frame', { remote, error: e.message, inFlight: conn.inFlight });
-    ws.close(e.code === 'TOO_LARGE' ? CLOSE_TOO_BIG : CLOSE_INVALID_PAYLOAD, reason(e.message));
+    ws.close(e.code === 'TOO_LARGE' ? CLOSE_TOO_BIG : CLOSE_INVALID_PAYLOAD, reason(`${e.wireCode}: ${e.message}`));
   }
 
   private dispatch(ws: WebSocket, conn: Conn, msg: ClientRequest): void {

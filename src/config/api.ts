@@ -6,16 +6,10 @@
 
 /**
  * Largest request head (request line plus headers), bytes: room for one full context
- * token (`contextTokenCharsMax`) plus ordinary headers. Beyond it Node answers 431 and
+ * token (wireContextBytesMax, 16 KiB) plus ordinary headers. Beyond it Node answers 431 and
  * closes the connection before any of our code runs.
  */
 export const apiHeaderBytesMax = 32_768;
-/**
- * Longest `X-Shoal-Context` header we pass to the node, characters. Version vectors are
- * pruned to a few dozen actors, so a real token is far shorter; a longer one is refused
- * with 400 rather than decoded.
- */
-export const contextTokenCharsMax = 16_384;
 /**
  * Time a client has to send its complete request head, ms. A slow-loris client that
  * trickles headers is cut off after this (Node answers 408).
@@ -46,18 +40,18 @@ export const apiConnectionsMax = 16_384;
 /**
  * Open client WebSocket connections. Beyond it the upgrade is answered 503 `overloaded`.
  */
-export const clientConnectionsMax = 4_096;
+export const wsClientConnectionsMax = 4_096;
 /**
  * Requests in flight on one client WebSocket connection. Beyond it a request is answered
  * `err` `overloaded` with its id, so one greedy client cannot take the node's whole share.
  */
-export const clientInFlightMax = 1_024;
+export const wsClientInFlightMax = 1_024;
 /**
  * Bytes of answers queued for one client WebSocket that the client has not read yet.
  * Beyond it the client is a slow reader and is cut off (close 1008) rather than letting
  * its backlog grow in the node's memory. 16 MiB holds a dozen full-size sibling sets.
  */
-export const clientSendBufferBytesMax = 16_777_216;
+export const wsClientSendBufferBytesMax = 16_777_216;
 /**
  * After answering 413 to a body that is too large, the connection is half-closed and
  * whatever the client still sends is discarded (not buffered) for at most this long, ms,

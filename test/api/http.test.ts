@@ -416,7 +416,7 @@ describe('client token', () => {
       ['POST', '/v1/admin/leave'],
     ];
     for (const [method, path] of routes) {
-      for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Basic c2Vrcml0' }, { Authorization: 'Bearer sekrit2' }]) {
+      for (const headers of [{} as Record<string, string>, { Authorization: 'Bearer wrong' }, { Authorization: 'Basic c2Vrcml0' }, { Authorization: 'Bearer sekrit2' }]) {
         const r = await request(port, method, path, { headers });
         expect(r.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
         expect(code(r)).toBe('unauthorized');
