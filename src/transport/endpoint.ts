@@ -84,7 +84,7 @@ export class Endpoint {
   peer(id: string): PeerStats {
     let s = this.counters.get(id);
     if (!s) {
-      s = { up: false, inFlight: 0, framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, dropped: 0, timeouts: 0, reconnects: 0 };
+      s = { up: false, inFlight: 0, framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, dropped: 0, timeouts: 0, reconnects: 0 };
       this.counters.set(id, s);
     }
     return s;

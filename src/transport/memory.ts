@@ -71,6 +71,7 @@ class MemorySink implements FrameSink {
   enqueue(frame: Frame): boolean {
     if (!this.open) return false;
     this.network.transmit(this.self, this.peer, this.epoch, encodeFrames([frame]));
+    this.network.node(this.self)?.messageSent(this.peer);
     return true;
   }
   bufferedBytes(): number {
@@ -319,6 +320,10 @@ export class MemoryTransport implements Transport {
   }
 
   // ---------------------------------------------------------------- used by MemoryNetwork
+
+  messageSent(peer: string): void {
+    this.endpoint.peer(peer).messagesSent++;
+  }
 
   /** Peers this node keeps a link to. */
   wanted(): string[] {

@@ -47,6 +47,8 @@ export interface PeerStats {
   /** Envelope bytes sent and received (headers plus payloads). */
   bytesSent: number;
   bytesReceived: number;
+  /** Socket messages sent; framesSent / messagesSent is the batching factor (memory: one frame per message). */
+  messagesSent: number;
   /** send() calls that returned false and requests refused OVERLOADED or TOO_LARGE. */
   dropped: number;
   /** Requests that timed out. */

@@ -161,6 +161,7 @@ class WsLink implements FrameSink {
     this.queuedBytes = 0;
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(encodeFrames(frames), { binary: true });
+    this.owner.messageSent(this.peer);
   }
 
   sendText(message: object): void {
@@ -284,6 +285,11 @@ export class WsTransport implements Transport {
 
   stats(): TransportStats {
     return this.endpoint.stats();
+  }
+
+  /** Counts one WebSocket message (a flushed batch) to `peer`. */
+  messageSent(peer: string): void {
+    this.endpoint.peer(peer).messagesSent++;
   }
 
   /**
