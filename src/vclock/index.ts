@@ -42,6 +42,15 @@
  * write. Tokens and wire states are checked strictly on the way in (ShoalError
  * BAD_REQUEST and DECODE).
  *
+ * How a replica uses this (actor `self` = its node id plus storage epoch):
+ *   on a client write:  s = prune(capSiblings(update(fresh(ctx, v), local, self, now),
+ *                            now, self, resolver, siblingsHardMax), now, { keep: [self] })
+ *   on a peer's state:  s = prune(sync(local, theirs), now, { keep: [self] })
+ *   on a read:          token = encodeContext(join(merged)), values = siblings(merged)
+ * Dots stay unique only while each replica keeps its own entry for the key: a key whose
+ * stored state is deleted (tombstone GC) restarts its counters, which is safe only once no
+ * replica, hint or in-flight message still holds the old state.
+ *
  * Everything here is pure, takes time as `now`, and is browser-safe (the SDK uses the
  * context functions).
  */

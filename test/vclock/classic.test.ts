@@ -190,3 +190,13 @@ describe('values, siblings and tombstones', () => {
     expect(JSON.stringify(show(a))).toBe(before);
   });
 });
+
+describe('anonymous values (proposals)', () => {
+  it('sync unions them in canonical order, so it stays commutative and idempotent', () => {
+    const p = fresh([['a', 1]], val('x', 2));
+    const q = fresh([['b', 1]], val('y', 1));
+    expect(equals(sync(p, q), sync(q, p))).toBe(true);
+    expect(sync(p, q).anon.map(name)).toEqual(['y', 'x']);
+    expect(equals(sync(p, p), p)).toBe(true);
+  });
+});
