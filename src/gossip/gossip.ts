@@ -111,6 +111,8 @@ export class Gossip {
 
   private current: RingState | undefined;
   private lastClaimKey = '';
+  /** Something the ring decision depends on changed since it last ran (members, their states, liveness, the ring). */
+  private claimInputsChanged = true;
   private seq: number;
   private nextGossipAt: number;
   private nextProbeAt: number;
@@ -195,7 +197,7 @@ export class Gossip {
       this.nextGossipAt = Math.max(this.nextGossipAt + this.cfg.gossipIntervalMs, now + 1);
       this.gossipRound();
     }
-    return this.finish(now);
+    return this.finish(now, true);
   }
 
   /** An incoming peer message. `from` is the authenticated sender id (the transport's job). */
@@ -235,6 +237,7 @@ export class Gossip {
     this.begin();
     if (this.st === 'up') {
       this.st = 'leaving';
+      this.claimInputsChanged = true;
       this.inc += 1;
       this.gossipRound();
     }
@@ -246,6 +249,7 @@ export class Gossip {
     this.begin();
     if (this.st !== 'left') {
       this.st = 'left';
+      this.claimInputsChanged = true;
       this.inc += 1;
       for (const p of this.probes.values()) {
         const peer = this.peers.get(p.target);
@@ -300,8 +304,12 @@ export class Gossip {
     this.ringAtStart = this.current;
   }
 
-  private finish(now: number): GossipOutput {
-    this.decideRing(now);
+  private finish(now: number, timePassed = false): GossipOutput {
+    // The solo-claim delay depends on time alone, so a tick always decides.
+    if (this.claimInputsChanged || timePassed) {
+      this.claimInputsChanged = false;
+      this.decideRing(now);
+    }
     if (this.gossipTo.size > 0) {
       // Built last, so it carries everything this call learned and decided (one message for all targets).
       const msg = this.gossipMsg();
@@ -423,6 +431,7 @@ export class Gossip {
     const theirRing = ringFromWire(msg.ring, this.partitions);
     if (theirRing && (this.current === undefined || this.ringOps.compare(theirRing, this.current) > 0)) {
       this.current = theirRing;
+      this.claimInputsChanged = true;
     }
 
     const sus = msg.sus.length > this.cfg.susMax ? msg.sus.slice(0, this.cfg.susMax) : msg.sus;
@@ -475,18 +484,20 @@ export class Gossip {
         updatedAt: now,
       };
       this.peers.set(rec.id, fresh);
+      this.claimInputsChanged = true;
       if (rec.st !== 'left') this.startProbe(fresh, now);
       return;
     }
     if (compareVersion(rec, peer.rec) <= 0) return;
     const old = peer.rec;
     peer.rec = rec;
+    if (rec.st !== old.st) this.claimInputsChanged = true;
     peer.updatedAt = now;
     if (rec.st === 'left') {
       this.cancelProbe(peer);
     } else if (old.st === 'left') {
       // Back after leaving (a restart with a higher incarnation): unconfirmed until it answers.
-      peer.liveness = 'suspect';
+      this.setLiveness(peer, 'suspect');
       peer.suspectSince = now;
       this.probeSoon(peer, now);
     } else if (rec.inc > old.inc && peer.liveness !== 'up') {
@@ -504,6 +515,7 @@ export class Gossip {
     }
     if (oldest === undefined) return false;
     this.peers.delete(oldest[0]);
+    this.claimInputsChanged = true;
     this.lastReplyAt.delete(oldest[0]);
     return true;
   }
@@ -603,7 +615,7 @@ export class Gossip {
   private onMiss(peer: Peer, now: number, fullProbe: boolean): void {
     peer.lastMissAt = now;
     if (fullProbe && peer.liveness === 'up') {
-      peer.liveness = 'suspect';
+      this.setLiveness(peer, 'suspect');
       peer.suspectSince = now;
       addFall(peer.damping, now, this.cfg);
     }
@@ -630,7 +642,7 @@ export class Gossip {
   /** Our probe was answered: the member is up in our view, unless flap damping holds it back. */
   private onAlive(peer: Peer, now: number): void {
     peer.lastAckAt = now;
-    if (peer.liveness !== 'up' && !isSuppressed(peer.damping, now, this.cfg)) peer.liveness = 'up';
+    if (peer.liveness !== 'up' && !isSuppressed(peer.damping, now, this.cfg)) this.setLiveness(peer, 'up');
   }
 
   private onPingReq(from: string, target: string, seq: number, now: number): void {
@@ -650,15 +662,21 @@ export class Gossip {
     for (const [seq, r] of this.relays) if (r.deadline <= now) this.relays.delete(seq);
   }
 
+  private setLiveness(peer: Peer, liveness: Liveness): void {
+    if (peer.liveness === liveness) return;
+    peer.liveness = liveness;
+    this.claimInputsChanged = true;
+  }
+
   /** Suspect to down after a silence, and the end of flap suppression for members that answer. */
   private updateLiveness(now: number): void {
     for (const peer of this.peers.values()) {
       if (peer.rec.st === 'left') continue;
       const answering = peer.lastAckAt > peer.lastMissAt;
       if (peer.liveness !== 'up' && answering && !isSuppressed(peer.damping, now, this.cfg)) {
-        peer.liveness = 'up';
+        this.setLiveness(peer, 'up');
       } else if (peer.liveness === 'suspect' && now - Math.max(peer.suspectSince, peer.lastAckAt) >= this.cfg.suspectTimeoutMs) {
-        peer.liveness = 'down';
+        this.setLiveness(peer, 'down');
       }
     }
   }
