@@ -184,8 +184,8 @@ export class MemoryNetwork {
       const up =
         ta !== undefined && tb !== undefined && a !== b && this.reachable(a, b) && ta.params === tb.params && (ta.wants(b) || tb.wants(a));
       const state = this.links.get(key);
+      // States stay after a link goes down: the epoch must keep growing across flaps.
       if ((state?.up ?? false) !== up) this.setLink(key, a, b, up);
-      if (!up && this.links.get(key)?.up === false) this.links.delete(key);
     }
   }
 
