@@ -60,6 +60,8 @@ export interface HttpDeps {
   readonly dashboard: () => { contentType: string; body: string | Uint8Array };
   readonly metricsText: () => string | Promise<string>;
   readonly extraRoutes: ExtraRoutes | undefined;
+  /** Whether the node is serving: GET /v1/health answers 200 only while this is true. */
+  readonly ready: () => boolean;
 }
 
 const WRITE_NOTE = 'the write may still have been stored on some replicas and will converge';
@@ -272,7 +274,8 @@ async function dispatch(
       return;
     }
     case 'health':
-      sendJson(res, 200, { ok: true });
+      if (deps.ready()) sendJson(res, 200, { ok: true });
+      else sendJson(res, 503, { ok: false, error: { code: 'unavailable', message: 'the node is not serving yet (or any more)' } });
       return;
     case 'metrics': {
       const text = await deps.metricsText();

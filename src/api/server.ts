@@ -29,6 +29,12 @@ export interface ApiServerOptions {
   metrics?: () => string | Promise<string>;
   /** Extra routes for later parts of the node; consulted before the built-in routes. */
   extraRoutes?: ExtraRoutes;
+  /**
+   * Whether the node is serving. GET /v1/health answers 200 `{"ok":true}` while this is
+   * true and 503 `{"ok":false,...}` otherwise (the port opens before the node has joined,
+   * and CONTRACT.md makes health the readiness signal). Default: always ready.
+   */
+  ready?: () => boolean;
   /** Overrides of the limits in src/config/api.ts. */
   limits?: Partial<ApiLimits>;
   log: LogFn;
@@ -69,6 +75,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     dashboard: options.dashboard ?? defaultDashboard,
     metricsText: options.metrics ?? (() => metrics.text()),
     extraRoutes: options.extraRoutes,
+    ready: options.ready ?? (() => true),
   };
   // Sockets with a response under way: a parse error there cannot get an answer of its own.
   const answering = new WeakSet<object>();

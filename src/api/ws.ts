@@ -87,15 +87,22 @@ interface Conn {
 }
 
 export class ClientWsEndpoint {
-  private readonly wss: WebSocketServer;
-  private readonly codec: ClientCodec;
+  /** Built on the first upgrade: the node may not know its value limit when the port opens. */
+  private ready: { wss: WebSocketServer; codec: ClientCodec } | undefined;
   private readonly sockets = new Set<WebSocket>();
   private closing = false;
 
-  constructor(private readonly deps: ClientWsDeps) {
-    const { maxValueBytes } = deps.service;
-    this.codec = createClientCodec({ maxValueBytes });
-    this.wss = new WebSocketServer({
+  constructor(private readonly deps: ClientWsDeps) {}
+
+  private get codec(): ClientCodec {
+    return this.init().codec;
+  }
+
+  private init(): { wss: WebSocketServer; codec: ClientCodec } {
+    if (this.ready !== undefined) return this.ready;
+    const { maxValueBytes } = this.deps.service;
+    const codec = createClientCodec({ maxValueBytes });
+    const wss = new WebSocketServer({
       noServer: true,
       maxPayload: frameLimits({ maxValueBytes }).clientRequestFrameBytesMax,
       perMessageDeflate: false,
@@ -103,6 +110,8 @@ export class ClientWsEndpoint {
       // token); we select `shoal.v1`, never echoing the token back.
       handleProtocols: (protocols: Set<string>) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     });
+    this.ready = { wss, codec };
+    return this.ready;
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -129,7 +138,16 @@ export class ClientWsEndpoint {
       writeRawError(socket, 503, 'overloaded', 'too many client connections on this node');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    let wss: WebSocketServer;
+    try {
+      wss = this.init().wss;
+    } catch (err) {
+      // The node is still starting (its service answers UNAVAILABLE until then).
+      const e = clientError(err, false);
+      writeRawError(socket, e.status === 500 ? 503 : e.status, e.code, e.message);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
       deps.metrics.countHttp('ws', 'GET', 101);
       this.accept(ws, remote);
     });

@@ -5,7 +5,7 @@ import { WS_BEARER_PREFIX, WS_PROTOCOL } from '../../src/api/index.js';
 import { ShoalError } from '../../src/errors/index.js';
 import { createClientCodec, type ClientRequest, type ClientResponse } from '../../src/wire/index.js';
 import { FakeService } from './fake-service.js';
-import { type Harness, start } from './helpers.js';
+import { type Harness, request, start } from './helpers.js';
 
 const codec = createClientCodec({ maxValueBytes: 1024 });
 
@@ -270,5 +270,32 @@ describe('/v1/ws admission', () => {
     await api.close();
     h = undefined;
     expect((await c.closed).code).toBe(1001);
+  });
+});
+
+describe('a node that is still starting', () => {
+  it('opens the port before the service exists: health 503, requests 503, /v1/ws refused; then serves', async () => {
+    let real: FakeService | undefined;
+    // The node passes a stand-in whose every property throws UNAVAILABLE until it has started.
+    const service = new Proxy({} as FakeService, {
+      get: (_t, prop) => {
+        if (real === undefined) throw new ShoalError('UNAVAILABLE', 'the node is starting');
+        const v = (real as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(real) : v;
+      },
+    });
+    const { port } = await boot({ service, ready: () => real !== undefined });
+    const health = await request(port, 'GET', '/v1/health');
+    expect(health.status).toBe(503);
+    expect(health.json()).toMatchObject({ ok: false });
+    expect((await request(port, 'GET', '/v1/kv/k')).status).toBe(503);
+    expect((await request(port, 'PUT', '/v1/kv/k', { body: 'v' })).status).toBe(503);
+    expect((await request(port, 'GET', '/v1/status')).status).toBe(503);
+    expect(await connect(port)).toEqual({ ok: false, status: 503 });
+
+    real = new FakeService();
+    expect((await request(port, 'GET', '/v1/health')).json()).toEqual({ ok: true });
+    const c = await client(port);
+    expect(await c.send({ t: 'put', id: 1, k: 'k', v: bytes('x') })).toMatchObject({ t: 'put_ok', id: 1 });
   });
 });
