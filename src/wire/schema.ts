@@ -25,11 +25,17 @@ export interface Schema<T> {
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
+/** Longest field name quoted in an error: a hostile frame's 100 KB key must not make a 100 KB message. */
+const segmentCharsMax = 40;
+
 export function formatPath(path: Path): string {
   let s = '';
   for (const seg of path) {
     if (typeof seg === 'number') s += `[${seg}]`;
-    else s += s === '' ? seg : `.${seg}`;
+    else {
+      const name = seg.length > segmentCharsMax ? `${seg.slice(0, segmentCharsMax)}…` : seg;
+      s += s === '' ? name : `.${name}`;
+    }
   }
   return s === '' ? '(frame)' : s;
 }

@@ -102,6 +102,11 @@ describe('peer frames rejected by schema', () => {
     expect(peer.decode(peer.encode(m))).toMatchObject({ t: 'fput', k: 'k' });
   });
 
+  it('quotes at most 40 characters of a hostile field name', () => {
+    const e = failure(() => peer.decode(raw.encode({ t: 'ping', seq: 1, ['x'.repeat(100_000)]: 1 })));
+    expect(e.message).toBe(`field ${'x'.repeat(40)}…: unknown field`);
+  });
+
   it('a key of exactly 512 bytes of 4-byte characters is accepted', () => {
     const k = '😀'.repeat(128);
     expect(peer.decode(peer.encode({ t: 'rget', p: 0, k }))).toEqual({ t: 'rget', p: 0, k });
