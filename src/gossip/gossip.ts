@@ -370,7 +370,7 @@ export class Gossip {
     const members: MemberWire[] = [this.selfRecord()];
     const suspects: string[] = [];
     for (const [id, peer] of this.peers) {
-      members.push(peer.rec);
+      members.push({ ...peer.rec });
       // Only members whose last probe went unanswered: not the unconfirmed new ones, nor
       // held-back flappers that answer.
       if (peer.rec.st !== 'left' && peer.liveness !== 'up' && peer.lastMissAt > peer.lastAckAt) suspects.push(id);
@@ -455,7 +455,9 @@ export class Gossip {
   }
 
   /** Merge one member record by max (incarnation, heartbeat); only the member itself authors it. */
-  private mergeRecord(rec: MemberWire, now: number): void {
+  private mergeRecord(incoming: MemberWire, now: number): void {
+    // Our own copy with only the known fields: nothing a caller later does to the frame reaches our state.
+    const rec: MemberWire = { id: incoming.id, addr: incoming.addr, inc: incoming.inc, hb: incoming.hb, st: incoming.st, n: incoming.n, q: incoming.q };
     if (rec.id === this.selfId) {
       const ours = this.selfRecord();
       const c = compareVersion(rec, ours);

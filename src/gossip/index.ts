@@ -22,9 +22,10 @@
  * its heartbeat and sends its whole state (members, ring, a sample of its suspicions) to
  * gossipFanout random members it sees up, to one random member it does not (so a healed
  * partition is noticed even when probes are not), and to seeds that have not answered.
- * A receiver merges, and if the sender misses or holds older anything the receiver has
- * (after merging), it answers with its own state, so two nodes agree after one round
- * trip. A node does not answer a message that taught it something but left the sender
+ * Frames are built at the end of each call, after the ring decision, so an answer
+ * carries everything the call learned. A receiver merges, and if the sender misses or
+ * holds older anything the receiver has (after merging), it answers with its own state,
+ * so two nodes agree after one round trip. A node does not answer a message that taught it something but left the sender
  * nothing to learn: the sender's state is then already a superset, and answering would
  * start an endless echo because every message carries a fresher heartbeat. Answers to
  * one peer are spaced by gossipReplyIntervalMs, which only matters when two full member
@@ -40,9 +41,10 @@
  * just learned of is `suspect` (unconfirmed) and pinged at once; a few milliseconds later
  * its ack makes it up, and if it never answers it goes down like any other.
  *
- * Suspicion gossip is advisory. The `sus` list in a gossip frame never changes our view
- * by itself: for a member we see up it only triggers an early probe of our own, whose
- * failure (not the rumour) may then make it suspect. A node that finds itself in someone's
+ * Suspicion gossip is advisory. `sus` lists the members whose last probe by the sender
+ * went unanswered (not the unconfirmed new ones, nor held-back flappers that answer). It
+ * never changes our view by itself: for a member we see up it only triggers an early
+ * probe of our own, whose failure (not the rumour) may then make it suspect. A node that finds itself in someone's
  * `sus` refutes by bumping its incarnation (at most once per refuteIntervalMs, and not
  * while the suspecter has not yet seen our last bump). We decided that a higher
  * incarnation seen for a member we hold suspect or down does NOT clear the suspicion: it
@@ -63,8 +65,11 @@
  * `left`, down ones included: in Dynamo a failure is not a membership change) differ
  * from the owners of the current ring, or there is no ring, it computes
  * `ring.claim(previous, members)` with leaving members excluded (so their partitions move
- * away) and adopts it. Every node adopts a gossiped ring that wins `ring.compare` (a
- * higher version, ties broken by claimant), so all converge on one ring. The decision
+ * away) and adopts it. A node alone without a ring waits soloClaimDelayMs, and does not
+ * claim at all while a seed it dialed has not answered: a joining node must adopt the
+ * cluster's ring rather than race it with a one-member ring. Every node adopts a
+ * gossiped ring that wins `ring.compare` (a higher version, ties broken by claimant),
+ * so all converge on one ring. The decision
  * lives in one method (`decideRing`) so a later rule (move ownership only after the data
  * has been transferred) has one place to go.
  *
