@@ -4,7 +4,7 @@
  * cannot: canonical order, unique ids, counters >= 1 and no more values than events.
  */
 import { ShoalError } from '../errors/index.js';
-import type { DVVSetWire, EntryWire, SiblingWire } from '../wire/messages.js';
+import type { DVVSetWire, EntryWire, SiblingWire } from '../wire/index.js';
 import { canonicalAnon, compareIds } from './dvvset.js';
 import type { DVVSet, Entry, Sibling } from './types.js';
 

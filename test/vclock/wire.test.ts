@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isShoalError } from '../../src/errors/index.js';
 import { equals, fresh, fromWire, toWire, type DVVSet } from '../../src/vclock/index.js';
-import type { DVVSetWire } from '../../src/wire/messages.js';
+import type { DVVSetWire } from '../../src/wire/index.js';
 import { statesArb, val } from './history.js';
 
 function decodeError(w: DVVSetWire): string {
