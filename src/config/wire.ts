@@ -76,11 +76,12 @@ export const wireTimeoutMsMax = 600_000;
 export const wireFrameValuesMax = 8;
 
 /**
- * Bytes a peer frame (or a client answer) may carry besides values: a gossip frame of a
- * 16384-partition ring with 256-byte node ids is about 4.2 MiB, and key, clock and dots
- * are far smaller.
+ * Bytes a peer frame (or a client answer) may carry besides values: a gossip frame at every
+ * limit at once (16384 owners and 1024 members and suspects, all with 256-byte ids) is
+ * about 4.9 MiB; 6 MiB covers it, and key, clock and dots are far smaller. At the default
+ * --max-value-bytes a peer frame may be 14 MiB, within the transport's 16 MiB payload cap.
  */
-export const wirePeerOverheadBytes = 5 * 1_048_576;
+export const wirePeerOverheadBytes = 6 * 1_048_576;
 
 /**
  * Bytes a client request may carry besides its one value: key (512), context token

@@ -9,7 +9,7 @@
  *
  * 1. **Size.** The frame's length against a cap derived from --max-value-bytes
  *    (`frameLimits`): a client request holds one value plus 64 KiB, a peer frame or client
- *    answer up to eight values (all siblings of a read) plus 5 MiB for gossip. Over it:
+ *    answer up to eight values (all siblings of a read) plus 6 MiB for gossip. Over it:
  *    TOO_LARGE. Transports set the same caps on their sockets (ws `maxPayload`), so an
  *    oversized frame is normally refused before it is even buffered.
  * 2. **Structure** (`scanCbor`). One pass over the bytes that trusts no declared length:

@@ -152,7 +152,7 @@ export function nullable<T>(inner: Schema<T>): Schema<T | null> {
 }
 
 /** An optional field of an `obj`: absent or undefined is accepted. */
-export function opt<T>(inner: Schema<T>): Schema<T | undefined> {
+export function opt<T>(inner: Schema<T>): Schema<T | undefined> & { readonly optional: true } {
   return {
     optional: true,
     check(v, path) {
