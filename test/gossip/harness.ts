@@ -8,8 +8,23 @@ import { Gossip, type GossipConfig, type GossipEvent, type GossipOutput, type Go
 import type { RingState } from '../../src/ring/types.js';
 import { gossipTickMs } from '../../src/config/index.js';
 
+type RecordingRingOps = RingOps & { claims: Array<{ members: string[]; claimant: string; previous: RingState | undefined }> };
+
+/** Wraps real ring operations (src/ring's claim and compareRings) so the claims they are asked for are recorded. */
+export function recording(ops: RingOps): RecordingRingOps {
+  const claims: RecordingRingOps['claims'] = [];
+  return {
+    claims,
+    claim(previous, members, options) {
+      claims.push({ members: [...members], claimant: options.claimant, previous });
+      return ops.claim(previous, members, options);
+    },
+    compare: (a, b) => ops.compare(a, b),
+  };
+}
+
 /** A stand-in for src/ring: owners round-robin over the sorted members; higher version wins, then the smaller claimant. */
-export function stubRing(): RingOps & { claims: Array<{ members: string[]; claimant: string; previous: RingState | undefined }> } {
+export function stubRing(): RecordingRingOps {
   const claims: Array<{ members: string[]; claimant: string; previous: RingState | undefined }> = [];
   return {
     claims,
@@ -25,6 +40,14 @@ export function stubRing(): RingOps & { claims: Array<{ members: string[]; claim
       return 0;
     },
   };
+}
+
+export interface ClusterOptions {
+  n?: number;
+  partitions?: number;
+  config?: Partial<GossipConfig>;
+  /** Ring operations; the stub by default. */
+  ring?: RecordingRingOps;
 }
 
 export interface SimNode {
@@ -47,7 +70,7 @@ export class Cluster {
   readonly sched = new SimScheduler();
   readonly nodes = new Map<string, SimNode>();
   readonly events: Array<{ at: number; node: string; event: GossipEvent }> = [];
-  readonly ringOps = stubRing();
+  readonly ringOps: RecordingRingOps;
   private readonly rnd: SeededRandom;
   /** Return true to drop a message. */
   drop: (from: string, to: string, msg: GossipWireMsg, now: number) => boolean = () => false;
@@ -59,9 +82,10 @@ export class Cluster {
 
   constructor(
     seed: number,
-    private readonly options: { n?: number; partitions?: number; config?: Partial<GossipConfig> } = {},
+    private readonly options: ClusterOptions = {},
   ) {
     this.rnd = new SeededRandom(seed);
+    this.ringOps = options.ring ?? stubRing();
   }
 
   get now(): number {
@@ -198,7 +222,7 @@ export class Cluster {
   }
 
   /** Starts `count` nodes n0.. and has each join through n0. */
-  static formed(seed: number, count: number, options: { n?: number; partitions?: number; config?: Partial<GossipConfig> } = {}): Cluster {
+  static formed(seed: number, count: number, options: ClusterOptions = {}): Cluster {
     const c = new Cluster(seed, options);
     for (let i = 0; i < count; i++) c.start(`n${i}`, Cluster.address(i));
     for (let i = 1; i < count; i++) c.join(`n${i}`, 'n0');
