@@ -25,6 +25,8 @@ import { EXIT, type CliIo } from './io.js';
 /** What src/node/index.ts provides (imported dynamically so this folder does not depend on it at build time). */
 export interface RunningNode {
   port: number;
+  /** Settles when the node stops for a reason of its own (a finished leave, a fatal error); rejects on a fatal error. */
+  stopped?: Promise<void>;
   stop(): Promise<void>;
 }
 export type StartNode = (options: NodeOptions) => Promise<RunningNode>;
@@ -245,7 +247,13 @@ export async function runStart(argv: string[], io: CliIo, startNode?: StartNode,
   signals.on('SIGTERM', onSignal);
   signals.on('SIGINT', onSignal);
   try {
-    await stopRequested;
+    // Either a signal asks us to stop, or the node stops by itself (after `shoal leave`).
+    const selfStop = node.stopped === undefined ? new Promise<never>(() => undefined) : node.stopped.then(() => 'self' as const);
+    const why = await Promise.race([stopRequested.then(() => 'signal' as const), selfStop]);
+    if (why === 'self') {
+      io.stderr.write(`shoal: node ${options.id} stopped by itself\n`);
+      return EXIT.ok;
+    }
     await node.stop();
   } finally {
     signals.off('SIGTERM', onSignal);

@@ -185,4 +185,28 @@ describe('runStart', () => {
     expect(io.err()).toMatch(/serving http:\/\/127\.0\.0\.1:7099\//);
     expect(io.err()).toMatch(/already stopping/);
   });
+
+  it('returns 0 when the node stops by itself (a finished leave), without calling stop()', async () => {
+    const signals = new EventEmitter();
+    const io = captureIo({ cwd: dir });
+    let finish: () => void = () => undefined;
+    let stops = 0;
+    const running = runStart([], io, async () => ({ port: 7070, stopped: new Promise<void>((r) => (finish = r)), stop: async () => void (stops += 1) }), signals);
+    await expect.poll(() => signals.listenerCount('SIGINT')).toBe(1);
+    finish();
+    expect(await running).toBe(0);
+    expect(stops).toBe(0);
+    expect(io.err()).toContain('stopped by itself');
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('exits 1 when the node fails fatally', async () => {
+    const signals = new EventEmitter();
+    const io = captureIo({ cwd: dir });
+    let fail: (err: Error) => void = () => undefined;
+    const running = runStart([], io, async () => ({ port: 7070, stopped: new Promise<void>((_r, j) => (fail = j)), stop: async () => undefined }), signals);
+    await expect.poll(() => signals.listenerCount('SIGTERM')).toBe(1);
+    fail(new Error('disk on fire'));
+    await expect(running).rejects.toThrow('disk on fire');
+  });
 });
