@@ -79,10 +79,18 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   };
   // Sockets with a response under way: a parse error there cannot get an answer of its own.
   const answering = new WeakSet<object>();
+  // Responses under way, so close() can wait for them (and only them).
+  let active = 0;
+  let onIdle: (() => void) | undefined;
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const socket = req.socket;
     answering.add(socket);
-    res.once('close', () => answering.delete(socket));
+    active += 1;
+    res.once('close', () => {
+      answering.delete(socket);
+      active -= 1;
+      if (active === 0) onIdle?.();
+    });
     handleRequest(deps, req, res);
   };
   server.on('request', onRequest);
@@ -135,6 +143,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
   });
 
+  let closing: Promise<void> | undefined;
   return {
     server,
     listen(port: number, host: string): Promise<number> {
@@ -148,20 +157,22 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         });
       });
     },
-    async close(): Promise<void> {
-      const closed = new Promise<void>((resolve) => {
-        if (!server.listening) {
-          resolve();
-          return;
-        }
-        server.close(() => resolve());
-      });
-      clientWs.close();
-      server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), limits.closeGraceMs);
-      grace.unref();
-      await closed;
-      clearTimeout(grace);
+    close(): Promise<void> {
+      closing ??= (async () => {
+        // Stop accepting. We do not wait for the server's own 'close': it waits for every
+        // socket, and upgraded /v1/peer sockets belong to the transport, which closes them.
+        if (server.listening) server.close();
+        server.closeIdleConnections();
+        const clientsClosed = clientWs.close();
+        const grace = setTimeout(() => server.closeAllConnections(), limits.closeGraceMs);
+        grace.unref();
+        if (active > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+        clearTimeout(grace);
+        // Keep-alive sockets whose last response just finished.
+        server.closeIdleConnections();
+        await clientsClosed;
+      })();
+      return closing;
     },
     apiMetricsText: () => metrics.text(),
   };

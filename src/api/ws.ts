@@ -153,14 +153,22 @@ export class ClientWsEndpoint {
     });
   }
 
-  /** Closes every client connection with 1001; connections that do not finish closing are dropped. */
-  close(): void {
+  /**
+   * Closes every client connection with 1001 and resolves once all are gone; connections
+   * that do not finish the closing handshake within closeGraceMs are dropped.
+   */
+  close(): Promise<void> {
     this.closing = true;
+    if (this.sockets.size === 0) return Promise.resolve();
+    const done = Promise.all(
+      [...this.sockets].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve()))),
+    ).then(() => undefined);
     for (const ws of this.sockets) ws.close(CLOSE_GOING_AWAY, 'node shutting down');
     const timer = setTimeout(() => {
       for (const ws of this.sockets) ws.terminate();
     }, this.deps.limits.closeGraceMs);
     timer.unref();
+    return done.finally(() => clearTimeout(timer));
   }
 
   private accept(ws: WebSocket, remote: string | undefined): void {

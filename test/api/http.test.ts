@@ -592,3 +592,36 @@ function streamChunked(port: number, total: number): Promise<{ response: string;
     sock.on('end', finish);
   });
 }
+
+describe('close()', () => {
+  it('lets a request in flight finish, then resolves', async () => {
+    const { port, service, api } = await boot();
+    const release = service.hold();
+    const pending = request(port, 'PUT', '/v1/kv/k', { body: bytes('v'), fresh: true });
+    await service.callsReach(1);
+    let closed = false;
+    const closing = api.close().then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    release();
+    expect((await pending).status).toBe(204);
+    await closing;
+    h = undefined;
+    await expect(request(port, 'GET', '/v1/health', { fresh: true })).rejects.toThrow();
+  });
+
+  it('drops requests still in flight after the grace period', async () => {
+    const { port, service, api } = await boot({ limits: { closeGraceMs: 20 } });
+    service.hold();
+    const outcome = request(port, 'GET', '/v1/kv/k', { fresh: true }).then(
+      () => 'answered',
+      () => 'dropped',
+    );
+    await service.callsReach(1);
+    await api.close();
+    h = undefined;
+    expect(await outcome).toBe('dropped');
+  });
+});

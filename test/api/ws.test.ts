@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { WS_BEARER_PREFIX, WS_PROTOCOL } from '../../src/api/index.js';
 import { ShoalError } from '../../src/errors/index.js';
 import { createClientCodec, type ClientRequest, type ClientResponse } from '../../src/wire/index.js';
@@ -262,6 +262,26 @@ describe('/v1/ws admission', () => {
     const bare = await boot();
     expect(await connect(bare.port, { path: '/v1/peer' })).toEqual({ ok: false, status: 404 });
     expect(await connect(bare.port, { path: '/elsewhere' })).toEqual({ ok: false, status: 404 });
+  });
+
+  it('close() does not wait for peer connections, which belong to the transport', async () => {
+    const peers = new WebSocketServer({ noServer: true });
+    const held: WebSocket[] = [];
+    const { port, api } = await boot({
+      peerUpgrade: (req, socket, head) => peers.handleUpgrade(req, socket, head, (ws) => held.push(ws)),
+    });
+    const peer = await connect(port, { path: '/v1/peer' });
+    expect(peer.ok).toBe(true);
+    const c = await client(port);
+    const httpIdle = await request(port, 'GET', '/v1/health');
+    expect(httpIdle.status).toBe(200);
+    await api.close();
+    h = undefined;
+    expect((await c.closed).code).toBe(1001);
+    // The peer connection is still open: closing it is the transport's job.
+    expect(held[0]?.readyState).toBe(WebSocket.OPEN);
+    for (const ws of held) ws.terminate();
+    peers.close();
   });
 
   it('closes client connections with 1001 when the server closes', async () => {
