@@ -1,0 +1,120 @@
+/**
+ * # Node: one Shoal process
+ *
+ * `ShoalNode` is the driver loop around the protocol cores (see node.ts); `startNode`
+ * builds one for production: classic-level or RocksDB storage, the WebSocket transport,
+ * and the HTTP/WebSocket API on one port. The simulator builds `ShoalNode` with memory
+ * versions of the same dependencies.
+ */
+import { readFileSync } from 'node:fs';
+import { realEnv } from '../env/index.js';
+import { ShoalError } from '../errors/index.js';
+import { ObjectStore, createEngine } from '../store/index.js';
+import { WsTransport } from '../transport/index.js';
+import { createApiServer } from '../api/index.js';
+import { frameLimits } from '../wire/index.js';
+import { createLogger } from './log.js';
+import { ShoalNode } from './node.js';
+import type { NodeOptions } from './options.js';
+
+export { ShoalNode, checkKey } from './node.js';
+export type { NodeDeps } from './node.js';
+export type { NodeOptions } from './options.js';
+export { createLogger, silentLogger } from './log.js';
+export type { Logger, LogLevel } from './log.js';
+
+export interface RunningNode {
+  readonly id: string;
+  /** The port actually bound (differs from options.port when that was 0). */
+  readonly port: number;
+  readonly node: ShoalNode;
+  /** Resolves when the node stopped for a reason of its own (fatal error or a finished leave). */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const log = createLogger({ node: options.id });
+  const env = realEnv({ clockOffsetMs: options.clockOffsetMs });
+  const store = new ObjectStore(createEngine(options.engine, options.dataDir), { sync: options.sync, random: env.random });
+  await store.open();
+  const transport = new WsTransport({
+    self: options.id,
+    host: options.host,
+    secret: options.secret,
+    insecureLoopback: options.secret === undefined,
+    clusterParams: `n=${options.n},q=${options.partitions}`,
+    env,
+    log: (event: string, fields?: Record<string, unknown>) => log(event, fields ?? {}, 'warn'),
+    tls: options.tls !== undefined,
+    // Peer frames carry whole objects with siblings: the wire layer derives their cap from --max-value-bytes.
+    limits: { payloadBytesMax: frameLimits({ maxValueBytes: options.maxValueBytes }).peerFrameBytesMax },
+  });
+  let fatal: (err: ShoalError) => void = () => {};
+  const stoppedByItself = new Promise<void>((resolve) => {
+    fatal = (err) => {
+      log('fatal', { code: err.code, message: err.message }, 'error');
+      process.stderr.write(`shoal: ${err.message}\n`);
+      resolve();
+    };
+  });
+  const tls = options.tls ? { cert: readFileSync(options.tls.cert, 'utf8'), key: readFileSync(options.tls.key, 'utf8') } : undefined;
+  let node: ShoalNode | undefined;
+  const api = createApiServer({
+    service: new Proxy({} as ShoalNode, {
+      get: (_t, prop) => {
+        if (!node) throw new ShoalError('UNAVAILABLE', 'the node is starting');
+        const v = (node as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(node) : v;
+      },
+    }),
+    clientToken: options.clientToken,
+    tls,
+    allowedOrigins: options.allowedOrigins,
+    peerUpgrade: (req, socket, head) => transport.handleUpgrade(req, socket, head),
+    log: (event, fields) => log(event, fields),
+  });
+  let port: number;
+  try {
+    port = await api.listen(options.port, options.host);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new ShoalError('INVALID_CONFIG', `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`, { cause: err });
+  }
+  node = new ShoalNode({
+    id: options.id,
+    address: `${options.host}:${port}`,
+    n: options.n,
+    r: options.r,
+    w: options.w,
+    partitions: options.partitions,
+    maxValueBytes: options.maxValueBytes,
+    seeds: options.seeds,
+    env,
+    store,
+    transport,
+    log,
+    onFatal: (err) => fatal(err),
+  });
+  try {
+    await node.start();
+  } catch (err) {
+    await api.close().catch(() => {});
+    await transport.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const started = node;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await started.stop();
+      await api.close().catch((err) => log('api_close_failed', { err }, 'warn'));
+      await transport.close().catch((err) => log('transport_close_failed', { err }, 'warn'));
+      await store.close().catch((err) => log('store_close_failed', { err }, 'warn'));
+      log('node_stopped', {});
+    })();
+    return stopping;
+  };
+  return { id: options.id, port, node: started, stopped: stoppedByItself, stop };
+}

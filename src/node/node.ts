@@ -1,0 +1,823 @@
+import type { Env, TimerHandle } from '../env/index.js';
+import { ShoalError, isShoalError } from '../errors/index.js';
+import * as cfg from '../config/index.js';
+import * as vc from '../vclock/index.js';
+import type { DVVSet, Sibling, VersionVector } from '../vclock/types.js';
+import { RingIndex, claim, compareRings, partitionOf } from '../ring/index.js';
+import type { RingState } from '../ring/types.js';
+import { Gossip } from '../gossip/index.js';
+import type { GossipOutput } from '../gossip/index.js';
+import { PeerHealth, ReadQuorum, WriteQuorum, planReplicas } from '../coordinator/index.js';
+import type { ReplicaTarget } from '../coordinator/index.js';
+import { HandoffScheduler } from '../hinted-handoff/index.js';
+import type { ObjectStore } from '../store/index.js';
+import type { Transport } from '../transport/index.js';
+import { createPeerCodec } from '../wire/index.js';
+import type { PeerMessage } from '../wire/messages.js';
+import type {
+  KvService,
+  LocalCopy,
+  ReadOptions,
+  ReadResult,
+  RingView,
+  StatusView,
+  WriteOptions,
+  WriteResult,
+} from '../api/types.js';
+import type { Logger } from './log.js';
+import { decodeRing, encodeRing } from './meta.js';
+
+export interface NodeDeps {
+  readonly id: string;
+  /** HOST:PORT others reach this node at. */
+  readonly address: string;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly partitions: number;
+  readonly maxValueBytes: number;
+  readonly seeds: readonly string[];
+  readonly env: Env;
+  readonly store: ObjectStore;
+  readonly transport: Transport;
+  readonly log: Logger;
+  /** Called when the node cannot go on (e.g. every seed refused our cluster settings). */
+  readonly onFatal?: (err: ShoalError) => void;
+}
+
+type ReplicaReply = { ok: true; msg: PeerMessage } | { ok: false; err: ShoalError };
+
+/**
+ * One Shoal node: the driver loop around the protocol cores. It feeds gossip its ticks,
+ * messages and link events; runs the coordinator's quorum machines against the store and
+ * the transport; answers replica requests; and delivers hints. The order rule of etcd's
+ * `Ready` holds everywhere: a replica's write (and any hint it owes) is in the storage
+ * engine before its ack leaves.
+ *
+ * The same class runs in production (ws transport, classic-level) and in the simulator
+ * (memory transport and store, simulated clock): everything it touches comes in `deps`.
+ */
+export class ShoalNode implements KvService {
+  readonly id: string;
+  readonly n: number;
+  readonly partitions: number;
+  readonly maxValueBytes: number;
+  private readonly r: number;
+  private readonly w: number;
+  private readonly env: Env;
+  private readonly store: ObjectStore;
+  private readonly transport: Transport;
+  private readonly log: Logger;
+  private readonly codec;
+  private gossip!: Gossip;
+  private ringIndex: RingIndex | undefined;
+  private actor = '';
+  private readonly health: PeerHealth;
+  private readonly handoff: HandoffScheduler;
+  private tickTimer: TimerHandle | undefined;
+  private handoffTimer: TimerHandle | undefined;
+  private seedTimer: TimerHandle | undefined;
+  private stopped = false;
+  private joined = false;
+  private inFlight = 0;
+  private ringPersist: Promise<void> = Promise.resolve();
+  private incarnationPersist: Promise<void> = Promise.resolve();
+  private savedIncarnation = -1;
+  readonly counters = {
+    gets: 0,
+    puts: 0,
+    deletes: 0,
+    forwards: 0,
+    readRepairs: 0,
+    hintsStored: 0,
+    hintsDelivered: 0,
+    quorumFailures: 0,
+    replicaWrites: 0,
+    replicaReads: 0,
+  };
+
+  constructor(private readonly deps: NodeDeps) {
+    this.id = deps.id;
+    this.n = deps.n;
+    this.r = deps.r;
+    this.w = deps.w;
+    this.partitions = deps.partitions;
+    this.maxValueBytes = deps.maxValueBytes;
+    this.env = deps.env;
+    this.store = deps.store;
+    this.transport = deps.transport;
+    this.log = deps.log;
+    this.codec = createPeerCodec({ maxValueBytes: deps.maxValueBytes });
+    this.health = new PeerHealth(
+      {
+        latencyAlpha: cfg.latencyAlpha,
+        failuresToOpen: cfg.circuitFailuresToOpen,
+        openMs: cfg.circuitOpenMs,
+        openMaxMs: cfg.circuitOpenMaxMs,
+      },
+      cfg.peerHealthMax,
+    );
+    this.handoff = new HandoffScheduler(
+      {
+        batchMax: cfg.handoffBatchMax,
+        keysPerSecond: cfg.handoffKeysPerSecond,
+        burstKeys: cfg.handoffBurstKeys,
+        targetsConcurrentMax: cfg.handoffTargetsConcurrentMax,
+        retryMs: cfg.handoffRetryMs,
+        retryMaxMs: cfg.handoffRetryMaxMs,
+      },
+      deps.env.clock.monotonic(),
+    );
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Opens nothing itself (the store is open already); restores state and starts the loops. */
+  async start(): Promise<void> {
+    const now = this.env.clock.monotonic();
+    const incBytes = await this.store.getMeta('incarnation');
+    // Gossip starts one above the restored incarnation, so a restart never reuses one.
+    const incarnation = incBytes ? Number(new TextDecoder().decode(incBytes)) || 0 : 0;
+    const ringBytes = await this.store.getMeta('ring');
+    const restoredRing = ringBytes ? decodeRing(ringBytes) : undefined;
+    if (restoredRing && restoredRing.partitions !== this.partitions) {
+      throw new ShoalError(
+        'CONFIG_MISMATCH',
+        `the data directory holds a ring of ${restoredRing.partitions} partitions but --partitions is ${this.partitions}`,
+      );
+    }
+    this.actor = `${this.id}#${this.store.epoch}`;
+    this.gossip = new Gossip({
+      self: { id: this.id, address: this.deps.address },
+      n: this.n,
+      partitions: this.partitions,
+      ring: { claim, compare: compareRings },
+      random: this.env.random,
+      now,
+      restored: restoredRing ? { incarnation, ring: restoredRing } : { incarnation },
+    });
+    if (restoredRing) this.ringIndex = new RingIndex(restoredRing, this.n);
+    await this.persistIncarnation();
+    this.transport.onMessage((from, payload, reply) => this.onPeerMessage(from, payload, reply));
+    this.transport.onLink((peer, up) => {
+      if (this.stopped) return;
+      this.perform(this.gossip.linkChanged(peer, up, this.env.clock.monotonic()));
+    });
+    this.log('node_started', { address: this.deps.address, actor: this.actor, incarnation, seeds: this.deps.seeds });
+    this.scheduleTick();
+    this.scheduleHandoff();
+    if (this.deps.seeds.length > 0) this.joinSeeds(cfg.seedRetryMs);
+    else {
+      this.joined = true;
+      this.perform(this.gossip.tick(now));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer]) if (t) this.env.timers.clearTimeout(t);
+    await this.ringPersist.catch(() => {});
+    this.log('node_stopping', {});
+  }
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.tickTimer = this.env.timers.setTimeout(() => {
+      if (this.stopped) return;
+      try {
+        this.perform(this.gossip.tick(this.env.clock.monotonic()));
+      } catch (err) {
+        this.log('tick_failed', { err }, 'error');
+      }
+      this.scheduleTick();
+    }, cfg.nodeTickMs);
+  }
+
+  /** Dials every seed; once one answers, gossip takes over. Retries with backoff until one does. */
+  private joinSeeds(delayMs: number): void {
+    if (this.stopped || this.joined) return;
+    const own = this.deps.address;
+    const seeds = this.deps.seeds.filter((s) => s !== own);
+    if (seeds.length === 0) {
+      this.joined = true;
+      return;
+    }
+    let refusals = 0;
+    let answered = 0;
+    const attempts = seeds.map(async (addr) => {
+      try {
+        const peerId = await this.transport.connectSeed(addr);
+        answered++;
+        if (this.stopped) return;
+        this.joined = true;
+        this.log('seed_joined', { seed: addr, peer: peerId });
+        this.perform(this.gossip.addSeed(peerId, addr, this.env.clock.monotonic()));
+      } catch (err) {
+        if (isShoalError(err, 'CONFIG_MISMATCH') || isShoalError(err, 'AUTH_FAILED')) {
+          refusals++;
+          this.log('seed_refused', { seed: addr, err }, 'error');
+          if (isShoalError(err, 'CONFIG_MISMATCH') && refusals === seeds.length && this.deps.onFatal) {
+            this.deps.onFatal(err);
+          }
+        } else {
+          this.log('seed_unreachable', { seed: addr, err }, 'warn');
+        }
+      }
+    });
+    void Promise.allSettled(attempts).then(() => {
+      if (this.stopped || this.joined || answered > 0) return;
+      const next = Math.min(delayMs * 2, cfg.seedRetryMaxMs);
+      this.seedTimer = this.env.timers.setTimeout(() => this.joinSeeds(next), delayMs);
+    });
+  }
+
+  /** Saves gossip's incarnation when it changed, so a restart never reuses one. */
+  private persistIncarnation(): Promise<void> {
+    const inc = this.gossip.incarnation;
+    if (inc === this.savedIncarnation) return this.incarnationPersist;
+    this.savedIncarnation = inc;
+    this.incarnationPersist = this.incarnationPersist
+      .then(() => this.store.putMeta('incarnation', new TextEncoder().encode(String(inc))))
+      .catch((err) => this.log('incarnation_persist_failed', { err }, 'error'));
+    return this.incarnationPersist;
+  }
+
+  /**
+   * Performs a gossip output: membership events first (so the transport knows addresses),
+   * then sends. A changed incarnation is persisted before the messages that carry it leave.
+   */
+  private perform(out: GossipOutput): void {
+    if (this.gossip.incarnation !== this.savedIncarnation) {
+      void this.persistIncarnation().then(() => this.performNow(out));
+      return;
+    }
+    this.performNow(out);
+  }
+
+  private performNow(out: GossipOutput): void {
+    for (const ev of out.events) {
+      switch (ev.kind) {
+        case 'member_added':
+          if (ev.id !== this.id) this.transport.setPeer(ev.id, ev.address);
+          this.log('member_added', { peer: ev.id, address: ev.address });
+          break;
+        case 'member_removed':
+          this.transport.removePeer(ev.id);
+          this.health.forget(ev.id);
+          this.log('member_removed', { peer: ev.id });
+          break;
+        case 'member_status':
+          this.log('member_status', { peer: ev.id, status: ev.status });
+          break;
+        case 'ring_changed':
+          this.adoptRing(ev.ring);
+          break;
+        case 'config_mismatch':
+          this.log('config_mismatch', { peer: ev.peer, detail: ev.detail }, 'error');
+          break;
+        case 'member_ignored':
+          this.log('member_ignored', { peer: ev.id, reason: ev.reason }, 'warn');
+          break;
+      }
+    }
+    for (const s of out.send) {
+      if (s.to === this.id) continue;
+      this.transport.send(s.to, this.codec.encode(s.msg));
+    }
+  }
+
+  private adoptRing(ring: RingState): void {
+    this.ringIndex = new RingIndex(ring, this.n);
+    this.log('ring_changed', { version: ring.version, claimant: ring.claimant, owned: this.ringIndex.partitionsOf(this.id).length });
+    const bytes = encodeRing(ring);
+    this.ringPersist = this.ringPersist.then(() => this.store.putMeta('ring', bytes)).catch((err) => this.log('ring_persist_failed', { err }, 'error'));
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private now(): number {
+    return this.env.clock.monotonic();
+  }
+
+  private reachable = (node: string): boolean => {
+    if (node === this.id) return !this.stopped;
+    return this.gossip.isUp(node) && !this.health.isOpen(node, this.now());
+  };
+
+  private ringIx(): RingIndex {
+    if (!this.ringIndex) throw new ShoalError('UNAVAILABLE', 'this node has not joined a ring yet; try again shortly');
+    return this.ringIndex;
+  }
+
+  private partitionOfKey(key: string): number {
+    return partitionOf(key, this.partitions);
+  }
+
+  private async requestPeer(to: string, msg: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+    const started = this.now();
+    try {
+      const bytes = await this.transport.request(to, this.codec.encode(msg), Math.max(1, timeoutMs));
+      const answer = this.codec.decode(bytes);
+      if (answer.t === 'err') {
+        // The peer answered: it is alive, the request failed on its side.
+        this.health.success(to, this.now() - started);
+        throw new ShoalError(codeOf(answer.code), answer.msg);
+      }
+      this.health.success(to, this.now() - started);
+      return answer;
+    } catch (err) {
+      if (isShoalError(err) && (err.code === 'TIMEOUT' || err.code === 'CLOSED' || err.code === 'OVERLOADED')) {
+        this.health.failure(to, this.now());
+      }
+      throw err;
+    }
+  }
+
+  private admit(): void {
+    if (this.inFlight >= cfg.coordinatorInFlightMax) {
+      throw new ShoalError('OVERLOADED', `this node has ${this.inFlight} requests in flight; retry later`);
+    }
+  }
+
+  // ------------------------------------------------------------------ KvService: writes
+
+  put(key: string, value: Uint8Array, options: WriteOptions): Promise<WriteResult> {
+    checkKey(key);
+    if (value.byteLength > this.maxValueBytes) {
+      return Promise.reject(new ShoalError('TOO_LARGE', `value is ${value.byteLength} bytes; the limit is ${this.maxValueBytes}`));
+    }
+    this.counters.puts++;
+    return this.write(key, value, options, true);
+  }
+
+  del(key: string, options: WriteOptions): Promise<WriteResult> {
+    checkKey(key);
+    this.counters.deletes++;
+    return this.write(key, null, options, true);
+  }
+
+  private async write(key: string, value: Uint8Array | null, options: WriteOptions, mayForward: boolean): Promise<WriteResult> {
+    this.admit();
+    // Decode the context first: a bad token is the client's error, whatever the cluster state.
+    const context = options.context ? vc.decodeContext(options.context) : [];
+    const w = options.w ?? this.w;
+    const timeoutMs = options.timeoutMs ?? cfg.requestTimeoutMsDefault;
+    const partition = this.partitionOfKey(key);
+    const pref = this.ringIx().preferenceList(partition);
+    const plan = planReplicas(pref, this.reachable);
+    const self = plan.targets.find((t) => t.node === this.id);
+    if (!self && mayForward) return this.forwardWrite(key, value, options.context ?? null, w, timeoutMs, plan.targets);
+    this.inFlight++;
+    try {
+      return await this.coordinateWrite({ key, partition, value, context, w, timeoutMs, targets: plan.targets, uncovered: plan.uncovered });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** This node is not among the key's first N reachable nodes: a replica coordinates, so the dot is a replica's. */
+  private async forwardWrite(
+    key: string,
+    value: Uint8Array | null,
+    ctx: string | null,
+    w: number,
+    timeoutMs: number,
+    targets: readonly ReplicaTarget[],
+  ): Promise<WriteResult> {
+    if (targets.length === 0) throw unavailableWrite(0, w, timeoutMs);
+    this.counters.forwards++;
+    const deadline = this.now() + timeoutMs;
+    let lastErr: unknown;
+    for (const t of targets) {
+      const left = deadline - this.now();
+      if (left <= 0) break;
+      try {
+        const answer = await this.requestPeer(t.node, { t: 'fput', k: key, v: value, ctx, w, tmo: Math.max(1, left - 5) }, left);
+        if (answer.t !== 'fput_ok') throw new ShoalError('INTERNAL', `unexpected answer ${answer.t} to fput`);
+        return { context: answer.ctx };
+      } catch (err) {
+        lastErr = err;
+        // A coordinator that answered with a client error (bad context, too large) is final.
+        if (isShoalError(err) && (err.code === 'BAD_REQUEST' || err.code === 'TOO_LARGE' || err.code === 'UNAVAILABLE')) throw err;
+      }
+    }
+    throw isShoalError(lastErr) && lastErr.code === 'UNAVAILABLE' ? lastErr : unavailableWrite(0, w, timeoutMs);
+  }
+
+  private async coordinateWrite(req: {
+    key: string;
+    partition: number;
+    value: Uint8Array | null;
+    context: VersionVector;
+    w: number;
+    timeoutMs: number;
+    targets: readonly ReplicaTarget[];
+    uncovered: readonly string[];
+  }): Promise<WriteResult> {
+    const { key, partition, w, timeoutMs, targets } = req;
+    const wall = this.env.clock.now();
+    const self = targets.find((t) => t.node === this.id);
+    const quorum = new WriteQuorum(targets, w);
+    const sibling: Sibling = { value: req.value, ts: wall };
+    const proposal = vc.fresh(req.context, sibling);
+    const actor = this.actor;
+    const { after } = await this.store.update(
+      partition,
+      key,
+      (current) => {
+        let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
+        obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
+        // Never prune our own entry: our next write would reuse a counter others saw superseded.
+        return vc.prune(obj, wall, { keep: [actor] });
+      },
+      self?.hintFor ? { hint: self.hintFor, now: wall } : { now: wall },
+    );
+    if (!after) throw new ShoalError('INTERNAL', 'a local write produced no object');
+    if (self?.hintFor) this.counters.hintsStored++;
+    for (const primary of req.uncovered) await this.storeHint(primary, partition, key);
+    if (self) quorum.ack(this.id);
+    const context = vc.encodeContext(vc.join(after));
+    const wire = vc.toWire(after);
+    const others = targets.filter((t) => t.node !== this.id);
+
+    return new Promise<WriteResult>((resolve, reject) => {
+      let answered = false;
+      const settle = () => {
+        if (!answered) {
+          if (quorum.state === 'succeeded') {
+            answered = true;
+            resolve({ context });
+          } else if (quorum.state === 'failed') {
+            answered = true;
+            this.counters.quorumFailures++;
+            reject(unavailableWrite(quorum.acks, w, timeoutMs));
+          }
+        }
+        if (quorum.settled) {
+          // Every target answered or timed out: the primaries still missing the write are owed a hint by us.
+          for (const primary of quorum.unconfirmedPrimaries()) {
+            if (primary !== this.id) void this.storeHint(primary, partition, key);
+          }
+        }
+      };
+      settle();
+      for (const t of others) {
+        const msg: PeerMessage = t.hintFor ? { t: 'rput', p: partition, k: key, o: wire, h: t.hintFor } : { t: 'rput', p: partition, k: key, o: wire };
+        this.requestPeer(t.node, msg, timeoutMs).then(
+          () => {
+            quorum.ack(t.node);
+            settle();
+          },
+          (err) => {
+            this.log('replica_write_failed', { peer: t.node, key, err }, 'debug');
+            quorum.fail(t.node);
+            settle();
+          },
+        );
+      }
+      if (others.length === 0 && !answered) {
+        quorum.expire();
+        settle();
+      }
+    });
+  }
+
+  private async storeHint(target: string, partition: number, key: string): Promise<void> {
+    try {
+      await this.store.addHint(target, partition, key, this.env.clock.now());
+      this.counters.hintsStored++;
+    } catch (err) {
+      // Over the hint cap: anti-entropy will repair the replica instead.
+      this.log('hint_not_stored', { target, key, err }, 'warn');
+    }
+  }
+
+  // ------------------------------------------------------------------ KvService: reads
+
+  async get(key: string, options: ReadOptions): Promise<ReadResult> {
+    checkKey(key);
+    this.admit();
+    this.counters.gets++;
+    const r = options.r ?? this.r;
+    const timeoutMs = options.timeoutMs ?? cfg.requestTimeoutMsDefault;
+    const partition = this.partitionOfKey(key);
+    const pref = this.ringIx().preferenceList(partition);
+    const plan = planReplicas(pref, this.reachable);
+    // Latency-ordered: the local replica first (no network), then the fastest peers.
+    const nodes = plan.targets
+      .map((t) => t.node)
+      .sort((a, b) => (a === this.id ? -1 : b === this.id ? 1 : this.health.latency(a) - this.health.latency(b)));
+    const contactAll = this.env.random.float() < cfg.readRepairChance;
+    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: vc.sync, equals: vc.equals, empty: vc.empty }, contactAll);
+    this.inFlight++;
+    try {
+      const merged = await this.runRead(quorum, partition, key, r, timeoutMs);
+      const live = vc.liveSiblings(merged);
+      return { siblings: live, context: vc.siblingCount(merged) === 0 && merged.entries.length === 0 ? null : vc.encodeContext(vc.join(merged)) };
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private runRead(quorum: ReadQuorum<DVVSet>, partition: number, key: string, r: number, timeoutMs: number): Promise<DVVSet> {
+    return new Promise<DVVSet>((resolve, reject) => {
+      let answered = false;
+      let repaired = false;
+      const timers: TimerHandle[] = [];
+      const finish = () => {
+        if (!answered && quorum.state === 'succeeded') {
+          answered = true;
+          resolve(quorum.result);
+        } else if (!answered && quorum.state === 'failed') {
+          answered = true;
+          this.counters.quorumFailures++;
+          reject(new ShoalError('UNAVAILABLE', `only ${quorum.replyCount} of ${r} replicas answered within ${timeoutMs} ms`));
+        }
+        if (answered && quorum.settled && !repaired) {
+          repaired = true;
+          for (const t of timers) this.env.timers.clearTimeout(t);
+          if (quorum.state === 'succeeded') this.readRepair(quorum, partition, key);
+        }
+      };
+      const ask = (nodes: string[]) => {
+        for (const node of nodes) {
+          if (node === this.id) {
+            this.store.get(partition, key).then(
+              (obj) => {
+                quorum.reply(node, obj);
+                finish();
+              },
+              (err) => {
+                this.log('local_read_failed', { key, err }, 'error');
+                ask(quorum.fail(node));
+                finish();
+              },
+            );
+            continue;
+          }
+          this.requestPeer(node, { t: 'rget', p: partition, k: key }, timeoutMs).then(
+            (answer) => {
+              quorum.reply(node, answer.t === 'rget_ok' && answer.o ? vc.fromWire(answer.o) : undefined);
+              finish();
+            },
+            () => {
+              ask(quorum.fail(node));
+              finish();
+            },
+          );
+        }
+      };
+      ask(quorum.initial());
+      timers.push(this.env.timers.setTimeout(() => ask(quorum.speculate()), cfg.speculativeRetryMs));
+      timers.push(
+        this.env.timers.setTimeout(() => {
+          quorum.expire();
+          finish();
+          if (!repaired) {
+            repaired = true;
+            if (quorum.state === 'succeeded') this.readRepair(quorum, partition, key);
+          }
+        }, timeoutMs),
+      );
+      finish();
+    });
+  }
+
+  /** Sends the merged version to every replica whose copy was behind it. After the client has its answer. */
+  private readRepair(quorum: ReadQuorum<DVVSet>, partition: number, key: string): void {
+    const stale = quorum.staleReplicas();
+    if (stale.length === 0) return;
+    const merged = quorum.result;
+    const wire = vc.toWire(merged);
+    for (const node of stale) {
+      this.counters.readRepairs++;
+      if (node === this.id) {
+        void this.applyReplicaWrite(partition, key, merged, undefined).catch((err) => this.log('read_repair_failed', { key, err }, 'warn'));
+      } else {
+        this.requestPeer(node, { t: 'rput', p: partition, k: key, o: wire }, cfg.peerRequestTimeoutMs).catch((err) =>
+          this.log('read_repair_failed', { peer: node, key, err }, 'debug'),
+        );
+      }
+    }
+  }
+
+  async local(key: string): Promise<LocalCopy | undefined> {
+    checkKey(key);
+    const obj = await this.store.get(this.partitionOfKey(key), key);
+    if (!obj) return undefined;
+    return { siblings: vc.liveSiblings(obj), context: vc.encodeContext(vc.join(obj)), tombstone: vc.isTombstone(obj) };
+  }
+
+  // ------------------------------------------------------------------ replica side
+
+  /** Merges a replica write into the local copy; the hint (if any) goes in the same storage batch. */
+  private async applyReplicaWrite(partition: number, key: string, incoming: DVVSet, hint: string | undefined): Promise<void> {
+    this.counters.replicaWrites++;
+    const wall = this.env.clock.now();
+    await this.store.update(
+      partition,
+      key,
+      (current) => {
+        if (!current) return incoming;
+        // Nothing new: skip the write, unless a hint must be recorded with it.
+        if (!hint && vc.lessOrEqual(incoming, current)) return undefined;
+        return vc.sync(current, incoming);
+      },
+      hint ? { hint, now: wall } : { now: wall },
+    );
+  }
+
+  private onPeerMessage(from: string, payload: Uint8Array, reply: ((answer: Uint8Array) => void) | null): void {
+    if (this.stopped) return;
+    let msg: PeerMessage;
+    try {
+      msg = this.codec.decode(payload);
+    } catch (err) {
+      this.log('peer_frame_rejected', { peer: from, err }, 'warn');
+      if (reply) reply(this.codec.encode(errorMsg(err)));
+      return;
+    }
+    const answer = (m: PeerMessage) => {
+      if (reply) reply(this.codec.encode(m));
+    };
+    switch (msg.t) {
+      case 'ping':
+      case 'ack':
+      case 'ping_req':
+      case 'gossip':
+        this.perform(this.gossip.step(from, msg, this.now()));
+        return;
+      case 'rput': {
+        const m = msg;
+        this.handleReplicaPut(m.p, m.k, m.o, m.h).then(
+          () => answer({ t: 'rput_ok' }),
+          (err) => answer(errorMsg(err)),
+        );
+        return;
+      }
+      case 'rget': {
+        const m = msg;
+        this.counters.replicaReads++;
+        this.checkPartition(m.p, m.k)
+          .then(() => this.store.get(m.p, m.k))
+          .then(
+            (obj) => answer({ t: 'rget_ok', o: obj ? vc.toWire(obj) : null }),
+            (err) => answer(errorMsg(err)),
+          );
+        return;
+      }
+      case 'fput': {
+        const m = msg;
+        const opts: WriteOptions = m.ctx ? { context: m.ctx, w: m.w, timeoutMs: m.tmo } : { w: m.w, timeoutMs: m.tmo };
+        Promise.resolve()
+          .then(() => {
+            checkKey(m.k);
+            return this.write(m.k, m.v, opts, false);
+          })
+          .then(
+            (res) => answer({ t: 'fput_ok', ctx: res.context }),
+            (err) => answer(errorMsg(err)),
+          );
+        return;
+      }
+      default:
+        // Answers (rput_ok, rget_ok, fput_ok, err) only ever arrive as replies to our requests.
+        if (reply) answer({ t: 'err', code: 'BAD_REQUEST', msg: `unexpected message ${msg.t}` });
+    }
+  }
+
+  private async checkPartition(partition: number, key: string): Promise<void> {
+    if (partition !== this.partitionOfKey(key)) {
+      throw new ShoalError('BAD_REQUEST', `key is in partition ${this.partitionOfKey(key)}, not ${partition}`);
+    }
+  }
+
+  private async handleReplicaPut(partition: number, key: string, o: Parameters<typeof vc.fromWire>[0], hint: string | undefined): Promise<void> {
+    await this.checkPartition(partition, key);
+    const incoming = vc.fromWire(o);
+    await this.applyReplicaWrite(partition, key, incoming, hint && hint !== this.id ? hint : undefined);
+  }
+
+  // ------------------------------------------------------------------ hinted handoff delivery
+
+  private scheduleHandoff(): void {
+    if (this.stopped) return;
+    this.handoffTimer = this.env.timers.setTimeout(() => {
+      if (this.stopped) return;
+      try {
+        const grants = this.handoff.tick(this.store.hintTargets(), this.reachable, this.now());
+        for (const g of grants) void this.deliverHints(g.target, g.keys);
+      } catch (err) {
+        this.log('handoff_tick_failed', { err }, 'error');
+      }
+      this.scheduleHandoff();
+    }, cfg.handoffTickMs);
+  }
+
+  private async deliverHints(target: string, keys: number): Promise<void> {
+    let delivered = 0;
+    try {
+      const hints = await this.store.hints(target, keys);
+      let next = 0;
+      const worker = async () => {
+        while (next < hints.length && !this.stopped) {
+          const h = hints[next++]!;
+          const obj = await this.store.get(h.partition, h.key);
+          if (obj) {
+            await this.requestPeer(target, { t: 'rput', p: h.partition, k: h.key, o: vc.toWire(obj) }, cfg.peerRequestTimeoutMs);
+          }
+          await this.store.deleteHint(target, h.id);
+          delivered++;
+          this.counters.hintsDelivered++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(cfg.handoffInFlightPerTarget, hints.length) }, worker));
+      this.handoff.done(target, keys, delivered);
+      if (delivered > 0) this.log('hints_delivered', { target, count: delivered, pending: this.store.hintTargets().get(target) ?? 0 });
+    } catch (err) {
+      this.handoff.failed(target, keys, delivered, this.now());
+      this.log('hint_delivery_failed', { target, delivered, err }, 'warn');
+    }
+  }
+
+  // ------------------------------------------------------------------ views
+
+  status(): StatusView {
+    const members = this.gossip.members().map((m) => ({ id: m.id, address: m.address, status: m.id === this.id && !this.stopped ? (m.status === 'leaving' ? 'leaving' : 'up') : m.status }));
+    if (!members.some((m) => m.id === this.id)) members.unshift({ id: this.id, address: this.deps.address, status: 'up' });
+    members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const byTarget: Record<string, number> = {};
+    for (const [t, c] of this.store.hintTargets()) byTarget[t] = c;
+    const ring = this.ringIndex?.ring;
+    return {
+      node: this.id,
+      n: this.n,
+      partitions: this.partitions,
+      members,
+      hints: { pending: this.store.hintsPending(), byTarget },
+      ring: ring ? { version: ring.version, claimant: ring.claimant } : null,
+      counters: { ...this.counters },
+      store: this.store.stats(),
+    };
+  }
+
+  ring(): RingView {
+    const index = this.ringIndex;
+    if (!index) return { partitions: [] };
+    return {
+      partitions: Array.from({ length: this.partitions }, (_, id) => ({ id, owners: [...index.preferenceList(id).primaries] })),
+    };
+  }
+
+  routing(): { q: number; n: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> } {
+    const ring = this.ringIndex?.ring;
+    return {
+      q: this.partitions,
+      n: this.n,
+      owners: ring ? ring.owners : [],
+      members: this.gossip.members().map((m) => ({ id: m.id, addr: m.address })),
+    };
+  }
+
+  async leave(): Promise<void> {
+    throw new ShoalError('UNAVAILABLE', 'leaving arrives with the membership-change work; stop the node instead');
+  }
+
+  /** For tests and the simulator. */
+  get ringState(): RingState | undefined {
+    return this.ringIndex?.ring;
+  }
+}
+
+function codeOf(wire: string): ShoalError['code'] {
+  const upper = wire.toUpperCase();
+  return (['BAD_REQUEST', 'TOO_LARGE', 'UNAVAILABLE', 'OVERLOADED', 'TIMEOUT', 'CLOSED', 'CORRUPT', 'DECODE', 'STORAGE'] as const).find((c) => c === upper) ?? 'INTERNAL';
+}
+
+/** Error replies are capped by the wire schema (1,024 bytes); messages are cut well below that. */
+function errorMsg(err: unknown): PeerMessage {
+  const cut = (m: string) => (m.length > 300 ? `${m.slice(0, 300)}…` : m);
+  if (isShoalError(err)) return { t: 'err', code: err.code, msg: cut(err.message) };
+  return { t: 'err', code: 'INTERNAL', msg: cut(err instanceof Error ? err.message : String(err)) };
+}
+
+function unavailableWrite(acks: number, w: number, timeoutMs: number): ShoalError {
+  return new ShoalError(
+    'UNAVAILABLE',
+    `only ${acks} of ${w} replicas acknowledged within ${timeoutMs} ms; the write may still have been stored on some replicas and will converge`,
+  );
+}
+
+const encoder = new TextEncoder();
+/** A UTF-16 surrogate without its pair: such a string has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Keys are 1 to keyBytesMax bytes of UTF-8 (CONTRACT.md). The API checks first; this guards the peer path. */
+export function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) throw new ShoalError('BAD_REQUEST', 'key must be 1 to 512 bytes of UTF-8');
+  if (key.length * 3 > cfg.keyBytesMax && encoder.encode(key).byteLength > cfg.keyBytesMax) {
+    throw new ShoalError('BAD_REQUEST', `key is longer than ${cfg.keyBytesMax} bytes of UTF-8`);
+  }
+  if (LONE_SURROGATE.test(key)) throw new ShoalError('BAD_REQUEST', 'key is not valid UTF-8');
+}

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, ROOT, SHOAL, del, freePort, get, local, put, waitFor } from './harness.js';
+
+/**
+ * A real 3-node cluster (separate `shoal start` processes on loopback), exercised through
+ * the HTTP API exactly as CONTRACT.md describes it.
+ */
+describe('a 3-node cluster of real processes', () => {
+  const cluster = new Cluster({ nodes: 3 });
+
+  beforeAll(async () => {
+    await cluster.start();
+    await cluster.waitConverged();
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('converges on membership: every node sees all three up, with the same ring', async () => {
+    for (let i = 0; i < 3; i++) {
+      const s = (await (await fetch(`${cluster.url(i)}/v1/status`)).json()) as { node: string; n: number; partitions: number; members: Array<{ id: string; status: string }>; hints: { pending: number } };
+      expect(s.node).toBe(cluster.nodes[i]!.id);
+      expect(s.n).toBe(3);
+      expect(s.partitions).toBe(64);
+      expect(s.members.map((m) => m.id).sort()).toEqual(cluster.nodes.map((n) => n.id).sort());
+      expect(s.members.every((m) => m.status === 'up')).toBe(true);
+      expect(typeof s.hints.pending).toBe('number');
+    }
+    const ring = (await (await fetch(`${cluster.url(0)}/v1/ring`)).json()) as { partitions: Array<{ id: number; owners: string[] }> };
+    expect(ring.partitions).toHaveLength(64);
+    for (const p of ring.partitions) expect(new Set(p.owners).size).toBe(3);
+  });
+
+  it('writes on one node and reads on another', async () => {
+    const w = await put(cluster.url(0), 'greeting', 'hello');
+    expect(w.status).toBe(204);
+    expect(w.headers.get('x-shoal-context')).toBeTruthy();
+    const r = await get(cluster.url(2), 'greeting');
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('hello');
+    expect(r.headers.get('x-shoal-context')).toBeTruthy();
+  });
+
+  it('a write with the read context supersedes; blind concurrent writes become siblings (300)', async () => {
+    await put(cluster.url(0), 'doc', 'v1');
+    const r1 = await get(cluster.url(1), 'doc');
+    const ctx = r1.headers.get('x-shoal-context')!;
+    expect((await put(cluster.url(1), 'doc', 'v2', { context: ctx })).status).toBe(204);
+    const r2 = await get(cluster.url(2), 'doc', { query: 'r=all' });
+    expect(r2.status).toBe(200);
+    expect(await r2.text()).toBe('v2');
+
+    // Two writers without a context: both kept.
+    await Promise.all([put(cluster.url(0), 'doc', 'left'), put(cluster.url(1), 'doc', 'right')]);
+    const r3 = await get(cluster.url(2), 'doc', { query: 'r=all' });
+    expect(r3.status).toBe(300);
+    const body = (await r3.json()) as { values: string[]; context: string };
+    const values = body.values.map((v) => Buffer.from(v, 'base64').toString()).sort();
+    expect(values).toEqual(['left', 'right', 'v2']);
+    // Resolving with the sibling context collapses them.
+    expect((await put(cluster.url(2), 'doc', 'merged', { context: body.context, query: 'w=all' })).status).toBe(204);
+    const r4 = await get(cluster.url(0), 'doc', { query: 'r=all' });
+    expect(r4.status).toBe(200);
+    expect(await r4.text()).toBe('merged');
+    // Accept: application/json always gives the JSON shape for a live key.
+    const r5 = await get(cluster.url(0), 'doc', { json: true });
+    expect(r5.status).toBe(200);
+    expect(((await r5.json()) as { values: string[] }).values.map((v) => Buffer.from(v, 'base64').toString())).toEqual(['merged']);
+  });
+
+  it('a delete with the context gives 404 everywhere, with the tombstone context; a blind delete deletes nothing it has not seen', async () => {
+    await put(cluster.url(0), 'gone', 'x', { query: 'w=all' });
+    const ctx = (await get(cluster.url(0), 'gone')).headers.get('x-shoal-context')!;
+    expect((await del(cluster.url(1), 'gone', { context: ctx, query: 'w=all' })).status).toBe(204);
+    for (let i = 0; i < 3; i++) {
+      const r = await get(cluster.url(i), 'gone');
+      expect(r.status).toBe(404);
+      expect(r.headers.get('x-shoal-context')).toBeTruthy();
+      const l = await local(cluster.url(i), 'gone');
+      expect(l.body?.tombstone).toBe(true);
+    }
+    expect((await get(cluster.url(0), 'never-written')).status).toBe(404);
+
+    await put(cluster.url(0), 'kept', 'still here', { query: 'w=all' });
+    expect((await del(cluster.url(1), 'kept', { query: 'w=all' })).status).toBe(204);
+    const r = await get(cluster.url(2), 'kept', { query: 'r=all' });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('still here');
+  });
+
+  it('answers every bad input with its coded status and keeps serving', async () => {
+    const base = cluster.url(0);
+    const cases: Array<[Promise<Response>, number, string]> = [
+      [put(base, 'x'.repeat(513), 'v'), 400, 'bad_request'],
+      [fetch(`${base}/v1/kv/`, { method: 'PUT', body: 'v' }), 400, 'bad_request'],
+      [fetch(`${base}/v1/kv/%E0%A4%A`, { method: 'PUT', body: 'v' }), 400, 'bad_request'],
+      [put(base, 'k', 'v', { context: 'not-a-context!!' }), 400, 'bad_request'],
+      [put(base, 'k', 'v', { query: 'w=7' }), 400, 'bad_request'],
+      [put(base, 'k', 'v', { query: 'w=two' }), 400, 'bad_request'],
+      [get(base, 'k', { query: 'r=0' }), 400, 'bad_request'],
+      [get(base, 'k', { query: 'timeout_ms=-5' }), 400, 'bad_request'],
+      [put(base, 'big', new Uint8Array(1_048_577)), 413, 'too_large'],
+    ];
+    for (const [p, status, code] of cases) {
+      const res = await p;
+      expect(res.status).toBe(status);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe(code);
+      expect(body.error.message.length).toBeGreaterThan(0);
+    }
+    expect((await fetch(`${base}/v1/health`)).status).toBe(200);
+  });
+
+  it('the CLI reads and writes against the cluster', async () => {
+    const ep = `${cluster.nodes[1]!.host}:${cluster.nodes[1]!.port}`;
+    const run = (...args: string[]) => spawnSync(process.execPath, [SHOAL, ...args, '--endpoint', ep], { cwd: ROOT, encoding: 'utf8' });
+    expect(run('put', 'cli-key', 'cli-value').status).toBe(0);
+    const g = run('get', 'cli-key');
+    expect(g.status).toBe(0);
+    expect(g.stdout.trim()).toBe('cli-value');
+    const st = run('status', '--json');
+    expect(st.status).toBe(0);
+    expect(JSON.parse(st.stdout).members).toHaveLength(3);
+  });
+});
+
+describe('faults on real processes', () => {
+  const cluster = new Cluster({ nodes: 3 });
+
+  beforeAll(async () => {
+    await cluster.start();
+    await cluster.waitConverged();
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('kill -9 of one node while writing at W=2: every write acknowledged, hints pending, delivered after restart', async () => {
+    const victim = 2;
+    const keys = Array.from({ length: 60 }, (_, i) => `hinted-${i}`);
+    let acked = 0;
+    for (const [i, k] of keys.entries()) {
+      // The victim dies a few writes in, while the writes go on.
+      if (i === 10) await cluster.kill(victim, 'SIGKILL');
+      const res = await put(cluster.url(i % 2), k, `value-${i}`, { query: 'w=2' });
+      expect(res.status).toBe(204);
+      acked++;
+    }
+    expect(acked).toBe(keys.length);
+    // Hints are pending for the dead node (on the coordinators: a 3-node cluster has no fallbacks).
+    const pending = async () => {
+      let total = 0;
+      for (const i of [0, 1]) total += ((await (await fetch(`${cluster.url(i)}/v1/status`)).json()) as { hints: { pending: number } }).hints.pending;
+      return total;
+    };
+    expect(await pending()).toBeGreaterThanOrEqual(keys.length - 10);
+
+    cluster.spawn(victim);
+    await cluster.waitHealthy(victim);
+    // Without any client read, the restarted node's own copies fill in from the hints...
+    await waitFor('hinted keys on the restarted node', async () => {
+      for (const [i, k] of keys.entries()) {
+        const l = await local(cluster.url(victim), k);
+        if (l.status !== 200 || Buffer.from(l.body!.values[0]!, 'base64').toString() !== `value-${i}`) return false;
+      }
+      return true;
+    }, 30_000);
+    // ...and the hint queues drain to zero.
+    await waitFor('hints drained', async () => (await pending()) === 0, 30_000);
+  });
+
+  it('a node with the wrong secret is refused and never becomes a member', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-wrong-'));
+    const secretFile = join(dir, 'secret');
+    writeFileSync(secretFile, 'a-completely-different-secret');
+    const port = await freePort();
+    const { spawn } = await import('node:child_process');
+    const proc = spawn(process.execPath, [SHOAL, 'start', '--port', String(port), '--data', join(dir, 'd'), '--secret-file', secretFile, '--seeds', cluster.nodes[0]!.id], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const logs: string[] = [];
+    proc.stderr.on('data', (c: Buffer) => logs.push(c.toString()));
+    try {
+      await waitFor('the refusal to be logged', () => logs.join('').includes('seed_refused') || logs.join('').includes('auth'), 20_000);
+      const s = (await (await fetch(`${cluster.url(0)}/v1/status`)).json()) as { members: Array<{ id: string }> };
+      expect(s.members.some((m) => m.id === `127.0.0.1:${port}`)).toBe(false);
+      expect(cluster.nodes[0]!.logs.join('\n')).toMatch(/auth|refused|handshake/i);
+    } finally {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
