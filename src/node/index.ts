@@ -60,6 +60,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   const tls = options.tls ? { cert: readFileSync(options.tls.cert, 'utf8'), key: readFileSync(options.tls.key, 'utf8') } : undefined;
   let node: ShoalNode | undefined;
+  let serving = false;
   const api = createApiServer({
     service: new Proxy({} as ShoalNode, {
       get: (_t, prop) => {
@@ -72,6 +73,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tls,
     allowedOrigins: options.allowedOrigins,
     peerUpgrade: (req, socket, head) => transport.handleUpgrade(req, socket, head),
+    // Health says 200 only once the node serves (it has started and restored its state).
+    ready: () => serving,
     log: (event, fields) => log(event, fields),
   });
   let port: number;
@@ -104,10 +107,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await store.close().catch(() => {});
     throw err;
   }
+  serving = true;
   let stopping: Promise<void> | undefined;
   const started = node;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      serving = false;
       await started.stop();
       await api.close().catch((err) => log('api_close_failed', { err }, 'warn'));
       await transport.close().catch((err) => log('transport_close_failed', { err }, 'warn'));
