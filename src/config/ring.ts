@@ -11,7 +11,7 @@ export const claimMembersMax = 1_024;
  * Local-search steps per partition when a claim looks for a placement with no spacing
  * violation (two copies of one node within N consecutive partitions). Spaced placements
  * are usually found in well under Q steps; the cap bounds the time spent proving that
- * none exists (about 10 ms at Q = 256). When it runs out, the best placement found so
+ * none exists (a few ms at Q = 256). When it runs out, the best placement found so
  * far is used: spacing is an optimisation, never a correctness requirement, because
  * preference lists skip repeated owners.
  */
@@ -19,3 +19,9 @@ export const claimSearchStepsPerPartition = 50;
 
 /** Upper bound on local-search steps for one claim whatever Q is, so Q = 16384 stays fast. */
 export const claimSearchStepsMax = 400_000;
+
+/**
+ * Moved partitions one local-search step scans for one that is in conflict. Bounds a
+ * step's cost at large Q while still steering most steps at actual conflicts.
+ */
+export const claimScanMovedMax = 64;

@@ -5,7 +5,7 @@
  */
 
 import { ShoalError } from '../errors/index.js';
-import { claimMembersMax, claimSearchStepsMax, claimSearchStepsPerPartition, nMax } from '../config/index.js';
+import { claimMembersMax, claimScanMovedMax, claimSearchStepsMax, claimSearchStepsPerPartition, nMax } from '../config/index.js';
 import { SeededRandom } from '../env/index.js';
 import { hashKey, validatePartitions } from './hash.js';
 import type { RingState } from './types.js';
@@ -346,10 +346,11 @@ function anneal(st: SearchState): void {
 
   for (let step = 0; step < steps; step++) {
     const temp = t0 * Math.pow(t1 / t0, step / steps);
-    // Half the time work on a moved partition that is in conflict, if any.
+    // Half the time work on a moved partition that is in conflict, looking at a bounded
+    // stretch of the moved list so a step stays O(n) however large Q is.
     let pi = rng.int(m);
     if (rng.int(2) === 0) {
-      for (let j = 0; j < m; j++) {
+      for (let j = 0; j < Math.min(m, claimScanMovedMax); j++) {
         const c = (pi + j) % m;
         const fp = freedList[c]!;
         if (conf(fp, final[fp]!) > 0) {

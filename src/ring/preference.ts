@@ -13,15 +13,16 @@ export function preferenceList(ring: RingState, partition: number, n: number): P
   checkRing(ring);
   checkPartition(ring, partition);
   checkN(n);
-  return walk(ring.owners, partition, n);
+  return walk(ring.owners, partition, n, new Set(ring.owners).size);
 }
 
-function walk(owners: readonly string[], partition: number, n: number): PreferenceList {
+/** The walk stops once all `distinct` owners are met: O(S) steps on a spread ring, not O(Q). */
+function walk(owners: readonly string[], partition: number, n: number, distinct: number): PreferenceList {
   const q = owners.length;
   const seen = new Set<string>();
   const primaries: string[] = [];
   const fallbacks: string[] = [];
-  for (let i = 0; i < q; i++) {
+  for (let i = 0; i < q && seen.size < distinct; i++) {
     const o = owners[(partition + i) % q]!;
     if (seen.has(o)) continue;
     seen.add(o);
@@ -58,6 +59,7 @@ export class RingIndex {
   readonly ring: RingState;
   readonly n: number;
   private readonly lists: Array<PreferenceList | undefined>;
+  private readonly distinct: number;
   private byNode: Map<string, readonly number[]> | undefined;
   private primariesByNode: Map<string, readonly number[]> | undefined;
 
@@ -67,6 +69,7 @@ export class RingIndex {
     this.ring = ring;
     this.n = n;
     this.lists = new Array<PreferenceList | undefined>(ring.partitions).fill(undefined);
+    this.distinct = new Set(ring.owners).size;
   }
 
   /** Preference list of a partition (cached). */
@@ -74,7 +77,7 @@ export class RingIndex {
     const hit = this.lists[partition];
     if (hit !== undefined) return hit;
     checkPartition(this.ring, partition);
-    const list = walk(this.ring.owners, partition, this.n);
+    const list = walk(this.ring.owners, partition, this.n, this.distinct);
     Object.freeze(list.primaries);
     Object.freeze(list.fallbacks);
     Object.freeze(list);
