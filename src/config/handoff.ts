@@ -18,3 +18,5 @@ export const handoffInFlightPerTarget = 32;
 export const handoffRetryMs = 500;
 export const handoffRetryMaxMs = 10_000;
 // The per-target hint cap (hintsPerTargetMax) lives in store.ts, beside the hint log it bounds.
+/** Hints per target that `explain` scans for one key: explain is an operator's tool and must stay cheap. */
+export const hintsExplainScanMax = 10_000;

@@ -18,6 +18,7 @@ import { ShoalNode } from './node.js';
 import type { NodeOptions } from './options.js';
 
 export { ShoalNode, checkKey } from './node.js';
+export type { NodeHooks, KeyExplain, ReplicaExplain } from './node.js';
 export type { NodeDeps } from './node.js';
 export type { NodeOptions } from './options.js';
 export { createLogger, silentLogger } from './log.js';

@@ -43,6 +43,44 @@ export interface NodeDeps {
   readonly log: Logger;
   /** Called when the node cannot go on (e.g. every seed refused our cluster settings). */
   readonly onFatal?: (err: ShoalError) => void;
+  /** Seams for the simulator's deliberately broken components; production leaves them unset. */
+  readonly hooks?: NodeHooks;
+}
+
+/**
+ * Seams through which the simulator injects broken components, to prove that its
+ * checker notices them. Each replaces one mechanism with a faulty one; none is used in
+ * production.
+ */
+export interface NodeHooks {
+  /** The merge of two replicas' versions (replica writes, reads, read repair). */
+  readonly sync?: (a: DVVSet, b: DVVSet) => DVVSet;
+  /** Acknowledge a replica write before the storage engine has it (and store it later). */
+  readonly ackBeforeStore?: boolean;
+  /** Skip anti-entropy repairs (exchanges still run). */
+  readonly skipAntiEntropyRepair?: boolean;
+}
+
+/** A replica's answer in an explain view. */
+export interface ReplicaExplain {
+  readonly node: string;
+  readonly role: 'primary' | 'fallback';
+  readonly status: string;
+  readonly ok: boolean;
+  readonly error?: string;
+  /** The replica's stored versions: one row per dot. */
+  readonly versions?: ReadonlyArray<{ actor: string; counter: number; ts: number; tombstone: boolean; bytes: number }>;
+  readonly context?: string | null;
+  readonly tombstone?: boolean;
+}
+
+export interface KeyExplain {
+  readonly key: string;
+  readonly partition: number;
+  readonly preferenceList: ReadonlyArray<{ node: string; role: 'primary' | 'fallback'; status: string }>;
+  readonly replicas: readonly ReplicaExplain[];
+  readonly hints: ReadonlyArray<{ target: string; ts: number; holder: string }>;
+  readonly [extra: string]: unknown;
 }
 
 type ReplicaReply = { ok: true; msg: PeerMessage } | { ok: false; err: ShoalError };
@@ -96,7 +134,10 @@ export class ShoalNode implements KvService {
     replicaReads: 0,
   };
 
+  private readonly merge: (a: DVVSet, b: DVVSet) => DVVSet;
+
   constructor(private readonly deps: NodeDeps) {
+    this.merge = deps.hooks?.sync ?? vc.sync;
     this.id = deps.id;
     this.n = deps.n;
     this.r = deps.r;
@@ -509,7 +550,7 @@ export class ShoalNode implements KvService {
       .map((t) => t.node)
       .sort((a, b) => (a === this.id ? -1 : b === this.id ? 1 : this.health.latency(a) - this.health.latency(b)));
     const contactAll = this.env.random.float() < cfg.readRepairChance;
-    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: vc.sync, equals: vc.equals, empty: vc.empty }, contactAll);
+    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: this.merge, equals: vc.equals, empty: vc.empty }, contactAll);
     this.inFlight++;
     try {
       const merged = await this.runRead(quorum, partition, key, r, timeoutMs);
@@ -622,7 +663,7 @@ export class ShoalNode implements KvService {
         if (!current) return incoming;
         // Nothing new: skip the write, unless a hint must be recorded with it.
         if (!hint && vc.lessOrEqual(incoming, current)) return undefined;
-        return vc.sync(current, incoming);
+        return this.merge(current, incoming);
       },
       hint ? { hint, now: wall } : { now: wall },
     );
@@ -650,6 +691,12 @@ export class ShoalNode implements KvService {
         return;
       case 'rput': {
         const m = msg;
+        if (this.deps.hooks?.ackBeforeStore) {
+          // Deliberately broken (simulator only): the ack leaves before the write is stored.
+          answer({ t: 'rput_ok' });
+          this.env.timers.setTimeout(() => void this.handleReplicaPut(m.p, m.k, m.o, m.h).catch(() => {}), 1);
+          return;
+        }
         this.handleReplicaPut(m.p, m.k, m.o, m.h).then(
           () => answer({ t: 'rput_ok' }),
           (err) => answer(errorMsg(err)),
@@ -782,6 +829,71 @@ export class ShoalNode implements KvService {
 
   async leave(): Promise<void> {
     throw new ShoalError('UNAVAILABLE', 'leaving arrives with the membership-change work; stop the node instead');
+  }
+
+  /**
+   * Why a key looks as it does: its partition, preference list with each node's status,
+   * every replica's stored versions (read without repairing anything), and the hints this
+   * node holds for it.
+   */
+  async explain(key: string, timeoutMs = cfg.peerRequestTimeoutMs): Promise<KeyExplain> {
+    checkKey(key);
+    const partition = this.partitionOfKey(key);
+    const pref = this.ringIx().preferenceList(partition);
+    const statusOf = (node: string) => (node === this.id ? 'up' : this.gossip.status(node) ?? 'unknown');
+    const list = [
+      ...pref.primaries.map((node) => ({ node, role: 'primary' as const, status: statusOf(node) })),
+      ...pref.fallbacks.map((node) => ({ node, role: 'fallback' as const, status: statusOf(node) })),
+    ];
+    const describe = (node: string, role: 'primary' | 'fallback', obj: DVVSet | undefined): ReplicaExplain => ({
+      node,
+      role,
+      status: statusOf(node),
+      ok: true,
+      versions: obj
+        ? vc.dottedSiblings(obj).map((d) => ({ actor: d.id, counter: d.n, ts: d.sibling.ts, tombstone: d.sibling.value === null, bytes: d.sibling.value?.byteLength ?? 0 }))
+        : [],
+      context: obj ? vc.encodeContext(vc.join(obj)) : null,
+      tombstone: obj ? vc.isTombstone(obj) : false,
+    });
+    const replicas = await Promise.all(
+      list.map(async ({ node, role }): Promise<ReplicaExplain> => {
+        try {
+          if (node === this.id) return describe(node, role, await this.store.get(partition, key));
+          if (role === 'fallback' && statusOf(node) !== 'up') return { node, role, status: statusOf(node), ok: false, error: 'not asked: fallback is not up' };
+          const answer = await this.requestPeer(node, { t: 'rget', p: partition, k: key }, timeoutMs);
+          return describe(node, role, answer.t === 'rget_ok' && answer.o ? vc.fromWire(answer.o) : undefined);
+        } catch (err) {
+          return { node, role, status: statusOf(node), ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    const hints: Array<{ target: string; ts: number; holder: string }> = [];
+    for (const [target, count] of this.store.hintTargets()) {
+      // Bounded: explain reads at most the oldest hintsExplainScanMax hints per target.
+      const list = await this.store.hints(target, Math.min(count, cfg.hintsExplainScanMax));
+      for (const h of list) if (h.key === key && h.partition === partition) hints.push({ target, ts: h.ts, holder: this.id });
+    }
+    return { key, partition, preferenceList: list, replicas: replicas.filter((r) => r.role === 'primary' || (r.versions?.length ?? 0) > 0 || !r.ok), hints };
+  }
+
+  /** Read-only internals for metrics and the dashboard. */
+  inspect(): {
+    counters: Readonly<ShoalNode['counters']>;
+    peers: ReturnType<PeerHealth['snapshot']>;
+    inFlight: number;
+    ring: RingState | undefined;
+    hintsByTarget: ReadonlyMap<string, number>;
+    members: ReturnType<Gossip['members']>;
+  } {
+    return {
+      counters: this.counters,
+      peers: this.health.snapshot(this.now()),
+      inFlight: this.inFlight,
+      ring: this.ringIndex?.ring,
+      hintsByTarget: this.store.hintTargets(),
+      members: this.gossip.members(),
+    };
   }
 
   /** For tests and the simulator. */
