@@ -46,7 +46,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     insecureLoopback: options.secret === undefined,
     clusterParams: `n=${options.n},q=${options.partitions}`,
     env,
-    log: (event: string, fields?: Record<string, unknown>) => log(event, fields ?? {}, 'warn'),
+    log: (event: string, fields: Record<string, unknown>, level: 'info' | 'warn') => log(event, fields, level),
     tls: options.tls !== undefined,
     // Peer frames carry whole objects with siblings: the wire layer derives their cap from --max-value-bytes.
     limits: { payloadBytesMax: frameLimits({ maxValueBytes: options.maxValueBytes }).peerFrameBytesMax },
