@@ -84,7 +84,7 @@ describe('compareRings', () => {
     expect(compareRings(ring('abab', 2), ring('bbbb', 1))).toBeGreaterThan(0);
     expect(compareRings(ring('abab', 1, 'b'), ring('abab', 1, 'a'))).toBeGreaterThan(0);
     expect(compareRings(ring('abab', 3, 'a'), ring('abab', 3, 'a'))).toBe(0);
-    expect(Math.sign(compareRings(ring('abab'), ring('abba')))).toBe(-Math.sign(compareRings(ring('abba'), ring('abab'))));
+    expect(Math.sign(compareRings(ring("abab"), ring("abba"))) + Math.sign(compareRings(ring("abba"), ring("abab")))).toBe(0);
     expect(compareRings(ring('abab'), ring('abba'))).not.toBe(0);
   });
 
@@ -97,7 +97,7 @@ describe('compareRings', () => {
     });
     fc.assert(
       fc.property(arb, arb, arb, (x, y, z) => {
-        expect(Math.sign(compareRings(x, y))).toBe(-Math.sign(compareRings(y, x)));
+        expect(Math.sign(compareRings(x, y)) + Math.sign(compareRings(y, x))).toBe(0);
         if (compareRings(x, y) > 0 && compareRings(y, z) > 0) expect(compareRings(x, z)).toBeGreaterThan(0);
         expect(compareRings(x, y) === 0).toBe(JSON.stringify(x) === JSON.stringify(y));
       }),
