@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, ROOT, SHOAL, del, freePort, get, local, put, waitFor } from './harness.js';
+import { connect } from '../../src/client/node.js';
+import { isShoalError } from '../../src/errors/index.js';
 
 /**
  * A real 3-node cluster (separate `shoal start` processes on loopback), exercised through
@@ -114,6 +116,37 @@ describe('a 3-node cluster of real processes', () => {
       expect(body.error.message.length).toBeGreaterThan(0);
     }
     expect((await fetch(`${base}/v1/health`)).status).toBe(200);
+  });
+
+  it('the SDK writes, reads siblings as a list, resolves them, and fails over', async () => {
+    const endpoints = cluster.nodes.map((n) => `${n.host}:${n.port}`);
+    const a = await connect({ endpoints: [endpoints[0]!], routing: false });
+    const b = await connect({ endpoints: [endpoints[1]!], routing: false });
+    const c = await connect({ endpoints, r: 3 });
+    try {
+      await a.put('sdk-key', 'from-a', { w: 3 });
+      await b.put('sdk-key', 'from-b', { w: 3 });
+      const read = await c.get('sdk-key');
+      expect(read.found).toBe(true);
+      expect(read.values.map((v) => new TextDecoder().decode(v)).sort()).toEqual(['from-a', 'from-b']);
+      const resolved = await c.update('sdk-key', (values) => new TextEncoder().encode(values.map((v) => new TextDecoder().decode(v)).sort().join('+')), { w: 3 });
+      expect(new TextDecoder().decode(resolved.value)).toBe('from-a+from-b');
+      const after = await a.get('sdk-key', { r: 3 });
+      expect(after.values.map((v) => new TextDecoder().decode(v))).toEqual(['from-a+from-b']);
+      // Typed errors: a bad quorum is the client's fault.
+      let err: unknown;
+      try {
+        await c.get('sdk-key', { r: 9 });
+      } catch (e) {
+        err = e;
+      }
+      expect(isShoalError(err, 'BAD_REQUEST')).toBe(true);
+      const deleted = await c.delete('sdk-key', { context: after.context!, w: 3 });
+      expect(deleted.context).toBeTruthy();
+      expect((await c.get('sdk-key')).found).toBe(false);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
   });
 
   it('the CLI reads and writes against the cluster', async () => {
