@@ -88,3 +88,10 @@ export const wirePeerOverheadBytes = 6 * 1_048_576;
  * (16 KiB) and a handful of small fields, with room to spare.
  */
 export const wireClientRequestOverheadBytes = 65_536;
+
+/**
+ * Keys in one partition-transfer batch (xfer_pull/xfer_batch/xfer_push). Small enough that a
+ * batch of typical objects stays far below the peer frame cap; the sender also stops adding
+ * items at transferBatchBytesMax, so large values never make an oversized frame.
+ */
+export const wireTransferKeysMax = 256;

@@ -69,6 +69,7 @@ export {
   str,
   tagged,
   tuple,
+  bool,
   uint,
   utf8Length,
   type Infer,

@@ -35,6 +35,12 @@ export interface MemberWire {
   /** Cluster-wide settings this member runs with; must match ours. */
   n: number;
   q: number;
+  /**
+   * Ready version: the highest pending ring version for which this member has pulled every
+   * partition it gains. The claimant makes a pending ring current only when every gaining
+   * member is ready for it. Absent = 0.
+   */
+  rv?: number;
 }
 
 /** The ring as gossiped. */
@@ -45,6 +51,8 @@ export interface RingWire {
   c: string;
   /** Owner per partition (length = partitions). */
   o: string[];
+  /** Pending owners during a membership change (length = partitions); absent when settled. */
+  x?: string[];
 }
 
 // ---------------------------------------------------------------- peer protocol (/v1/peer)
@@ -80,6 +88,27 @@ export interface ReplicaGetOkMsg { t: 'rget_ok'; o: DVVSetWire | null }
  */
 export interface ForwardPutMsg { t: 'fput'; k: string; v: Uint8Array | null; ctx: string | null; w: number; tmo: number }
 export interface ForwardPutOkMsg { t: 'fput_ok'; ctx: string }
+/** One key's whole object, as partition transfers carry it. */
+export type TransferItem = [key: string, o: DVVSetWire];
+/**
+ * Partition transfer, pulled by the node that gains the partition: the next batch of
+ * partition `p` in key order after `after` (null = from the start), at most `limit` keys.
+ */
+export interface TransferPullMsg { t: 'xfer_pull'; p: number; after: string | null; limit: number }
+/** A transfer batch; `total` is the source's key count for the partition (for progress), `more` whether keys remain. */
+export interface TransferBatchMsg { t: 'xfer_batch'; items: TransferItem[]; more: boolean; total: number }
+/** Partition handoff pushed by a node that holds keys it no longer replicates; the receiver merges them. */
+export interface TransferPushMsg { t: 'xfer_push'; p: number; items: TransferItem[] }
+export interface TransferPushOkMsg { t: 'xfer_push_ok' }
+/** Pending hints this node holds for keys of partition `p` (tombstone reaping needs zero everywhere). */
+export interface HintCountMsg { t: 'hint_count'; p: number }
+export interface HintCountOkMsg { t: 'hint_count_ok'; n: number }
+/**
+ * Tombstone reaping: remove key `k` of partition `p` if the local copy is a tombstone whose
+ * causal context equals `ctx` (so nothing newer is removed).
+ */
+export interface ReapMsg { t: 'reap'; p: number; k: string; ctx: string }
+export interface ReapOkMsg { t: 'reap_ok'; removed: boolean }
 /** Error answer to any request. `code` is an ErrorCode. */
 export interface PeerErrorMsg { t: 'err'; code: string; msg: string }
 
@@ -94,6 +123,14 @@ export type PeerMessage =
   | ReplicaGetOkMsg
   | ForwardPutMsg
   | ForwardPutOkMsg
+  | TransferPullMsg
+  | TransferBatchMsg
+  | TransferPushMsg
+  | TransferPushOkMsg
+  | HintCountMsg
+  | HintCountOkMsg
+  | ReapMsg
+  | ReapOkMsg
   | PeerErrorMsg;
 
 // ---------------------------------------------------------------- client protocol (/v1/ws)

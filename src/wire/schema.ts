@@ -86,6 +86,16 @@ export function lit<const L extends string>(value: L): Schema<L> {
   };
 }
 
+/** A boolean. */
+export function bool(): Schema<boolean> {
+  return {
+    check(v, path) {
+      if (typeof v !== 'boolean') schemaError(path, `expected boolean, got ${describe(v)}`);
+      return v;
+    },
+  };
+}
+
 /** One of a fixed set of strings. */
 export function oneOf<const L extends string>(...values: L[]): Schema<L> {
   const set = new Set<string>(values);

@@ -13,6 +13,7 @@ import {
   wireIdBytesMax,
   wireMembersMax,
   wireSiblingsMax,
+  wireTransferKeysMax,
   wireTimeoutMsMax,
 } from '../config/wire.js';
 import type {
@@ -26,6 +27,7 @@ import type {
 import {
   alt,
   arr,
+  bool,
   bytes,
   lit,
   nullable,
@@ -95,8 +97,11 @@ export function createSchemas(maxValueBytes: number): Schemas {
     st: oneOf('up', 'leaving', 'left'),
     n: uint({ min: 1, max: nMax }),
     q: uint({ min: 1, max: partitionsMax }),
+    rv: opt(uint()),
   });
-  const ring = obj({ v: uint(), c: str(wireIdBytesMax), o: arr(nodeId(), partitionsMax) });
+  const ring = obj({ v: uint(), c: str(wireIdBytesMax), o: arr(nodeId(), partitionsMax), x: opt(arr(nodeId(), partitionsMax)) });
+  const partition = uint({ max: partitionsMax - 1 });
+  const items = arr(tuple(key(), o), wireTransferKeysMax);
 
   const peer = tagged<PeerMessage>({
     ping: obj({ t: lit('ping'), seq }),
@@ -116,6 +121,14 @@ export function createSchemas(maxValueBytes: number): Schemas {
       tmo: timeoutMs(),
     }),
     fput_ok: obj({ t: lit('fput_ok'), ctx: ctxToken() }),
+    xfer_pull: obj({ t: lit('xfer_pull'), p: partition, after: nullable(key()), limit: uint({ min: 1, max: wireTransferKeysMax }) }),
+    xfer_batch: obj({ t: lit('xfer_batch'), items, more: bool(), total: uint() }),
+    xfer_push: obj({ t: lit('xfer_push'), p: partition, items }),
+    xfer_push_ok: obj({ t: lit('xfer_push_ok') }),
+    hint_count: obj({ t: lit('hint_count'), p: partition }),
+    hint_count_ok: obj({ t: lit('hint_count_ok'), n: uint() }),
+    reap: obj({ t: lit('reap'), p: partition, k: key(), ctx: ctxToken() }),
+    reap_ok: obj({ t: lit('reap_ok'), removed: bool() }),
     err: obj({ t: lit('err'), code: str(wireErrorCodeBytesMax, { min: 1 }), msg: str(wireErrorMessageBytesMax) }),
   });
 

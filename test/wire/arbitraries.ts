@@ -56,8 +56,13 @@ const member: fc.Arbitrary<MemberWire> = fc.record({
   st: fc.constantFrom('up' as const, 'leaving' as const, 'left' as const),
   n: fc.integer({ min: 1, max: 15 }),
   q: fc.integer({ min: 1, max: 16384 }),
-});
-const ring: fc.Arbitrary<RingWire> = fc.record({ v: u, c: nodeId, o: fc.array(nodeId, { maxLength: 64 }) });
+  rv: u,
+}, { requiredKeys: ['id', 'addr', 'inc', 'hb', 'st', 'n', 'q'] });
+const ring: fc.Arbitrary<RingWire> = fc.record(
+  { v: u, c: nodeId, o: fc.array(nodeId, { maxLength: 64 }), x: fc.array(nodeId, { maxLength: 64 }) },
+  { requiredKeys: ['v', 'c', 'o'] },
+);
+const items = fc.array(fc.tuple(key, dvv), { maxLength: 4 });
 const errCode = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 64 });
 const errMsg = fc.string({ maxLength: 200 });
 
@@ -88,6 +93,14 @@ export const peerByType: Record<PeerMessage['t'], fc.Arbitrary<PeerMessage>> = {
     tmo,
   }),
   fput_ok: fc.record({ t: fc.constant('fput_ok' as const), ctx }),
+  xfer_pull: fc.record({ t: fc.constant('xfer_pull' as const), p: partition, after: fc.option(key, { nil: null }), limit: fc.integer({ min: 1, max: 256 }) }),
+  xfer_batch: fc.record({ t: fc.constant('xfer_batch' as const), items, more: fc.boolean(), total: u }),
+  xfer_push: fc.record({ t: fc.constant('xfer_push' as const), p: partition, items }),
+  xfer_push_ok: fc.constant({ t: 'xfer_push_ok' as const }),
+  hint_count: fc.record({ t: fc.constant('hint_count' as const), p: partition }),
+  hint_count_ok: fc.record({ t: fc.constant('hint_count_ok' as const), n: u }),
+  reap: fc.record({ t: fc.constant('reap' as const), p: partition, k: key, ctx }),
+  reap_ok: fc.record({ t: fc.constant('reap_ok' as const), removed: fc.boolean() }),
   err: fc.record({ t: fc.constant('err' as const), code: errCode, msg: errMsg }),
 };
 
