@@ -2,6 +2,7 @@
  * Entry point of the `shoal` command (bin/shoal calls `main`). See index.ts for the essay.
  */
 import { ShoalError } from '../errors/index.js';
+import { runBench } from './bench.js';
 import { runDel, runGet, runLeave, runPut, runRing, runStatus } from './commands.js';
 import { runDev } from './dev.js';
 import { EXIT, processIo, type CliIo } from './io.js';
@@ -19,10 +20,7 @@ const COMMANDS: Record<string, Command> = {
   status: runStatus,
   ring: runRing,
   leave: runLeave,
-  bench: async (_argv, io) => {
-    io.stdout.write('shoal bench: the load generator arrives with the performance work\n');
-    return EXIT.ok;
-  },
+  bench: runBench,
 };
 
 /** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage, 3 siblings, 4 not found). */

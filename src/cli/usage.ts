@@ -115,8 +115,29 @@ Asks the node to hand its partitions to the rest of the cluster and stop.
 
 ${CLIENT_FLAGS}  --timeout-ms MS        request timeout
 `,
-  bench: `usage: shoal bench
+  bench: `usage: shoal bench [flags]
 
-The load generator arrives with the performance work.
+A load generator: CONCURRENCY workers, each with one request in flight, issue a
+mix of operations on KEYS keys for DURATION, then print per-operation counts and
+latency percentiles (p50, p90, p99, p99.9, max; log-linear histograms within
+0.8%) and errors by code. Progress goes to standard error once a second. Puts
+carry the context of the key's last answer, so they supersede rather than pile
+up siblings; delete and rmw read first and are timed with their read.
+
+  --endpoint HOST:PORT   node(s) to drive; repeat or comma-separate (default 127.0.0.1:7070)
+  --token-file F         client token file
+  --duration D           run length: 20s, 500ms, 2m (default 10s)
+  --warmup D             run this long first without recording (default 0)
+  --concurrency C        requests in flight (default 64)
+  --value-bytes B        value size (default 1024)
+  --keys K               key space (default 100000)
+  --mix OP=W,...         weights of put, get, delete, rmw (default put=50,get=50)
+  --dist uniform|zipf    key distribution (default uniform; zipf exponent 0.99)
+  --r R, --w W           quorums: 1..N, one, quorum, all (default: the node's)
+  --timeout-ms MS        per-request timeout (default 5000)
+  --http                 drive the HTTP API (keep-alive) instead of the SDK
+  --json                 print the result as JSON (latencies in microseconds)
+
+Exit code 0 when at least one operation succeeded (errors are reported, not fatal).
 `,
 };

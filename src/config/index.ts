@@ -17,3 +17,5 @@ export * from './api.js';
 export * from './client.js';
 export * from './node.js';
 export * from './sim.js';
+export * from './bench.js';
+export * from './dashboard.js';
