@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { Encoder } from 'cbor-x';
-import { ShoalError } from '../errors/index.js';
+import { Decoder } from 'cbor-x';
+import { ShoalError, assert } from '../errors/index.js';
 import type { DVVSet, Entry, Sibling } from '../vclock/types.js';
 
 /**
@@ -23,9 +23,10 @@ export const FORMAT_OBJECT = 0x01;
 export const FORMAT_HINT = 0x02;
 const HEADER_BYTES = 5;
 
-// tagUint8Array off: byte strings stay plain CBOR major type 2, readable by any decoder.
-// Decoded byte strings are views into the input (cbor-x does not copy by default).
-const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: true });
+// Decoded byte strings are views into the input (cbor-x does not copy by default);
+// 64-bit integers from any other encoder decode as numbers, never BigInt.
+// (int64AsNumber is a cbor-x option its type definitions do not list.)
+const cbor = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 
 /** Where a value came from, for error messages. */
 export interface CodecContext {
@@ -33,16 +34,109 @@ export interface CodecContext {
   readonly key?: string;
 }
 
+/**
+ * Encodes straight into one buffer: the header, then standard CBOR of the array form
+ * written by hand (this shape needs only arrays, text, numbers, bytes and null). One
+ * allocation and one copy of each value, instead of encoding and then framing; any CBOR
+ * decoder (cbor-x here) reads the payload.
+ */
 export function encodeObject(obj: DVVSet): Uint8Array {
-  const entries: unknown[] = [];
+  let size = HEADER_BYTES + 1 + headLength(obj.entries.length);
   for (const e of obj.entries) {
-    const row: unknown[] = [e.id, e.n, e.ts];
-    for (const s of e.values) row.push(s.value, s.ts);
-    entries.push(row);
+    size += headLength(3 + 2 * e.values.length) + textLength(e.id) + numberLength(e.n) + numberLength(e.ts);
+    for (const s of e.values) size += siblingLength(s);
   }
-  const anon: unknown[] = [];
-  for (const s of obj.anon) anon.push(s.value, s.ts);
-  return frame(FORMAT_OBJECT, cbor.encode([entries, anon]));
+  size += headLength(2 * obj.anon.length);
+  for (const s of obj.anon) size += siblingLength(s);
+
+  const w = new Writer(size);
+  w.pos = HEADER_BYTES;
+  w.head(4, 2);
+  w.head(4, obj.entries.length);
+  for (const e of obj.entries) {
+    w.head(4, 3 + 2 * e.values.length);
+    w.text(e.id);
+    w.number(e.n);
+    w.number(e.ts);
+    for (const s of e.values) w.sibling(s);
+  }
+  w.head(4, 2 * obj.anon.length);
+  for (const s of obj.anon) w.sibling(s);
+  assert(w.pos === size, 'object encoder size mismatch');
+  const out = w.buf;
+  out[0] = FORMAT_OBJECT;
+  out.writeUInt32BE(crc32(out.subarray(HEADER_BYTES)), 1);
+  return out;
+}
+
+/** Bytes of a CBOR head (major type + argument) for `n`. */
+function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+function textLength(s: string): number {
+  const n = Buffer.byteLength(s, 'utf8');
+  return headLength(n) + n;
+}
+
+/** Integers that fit 32 bits are CBOR integers; everything else a float64 (as cbor-x does). */
+function numberLength(x: number): number {
+  if (Number.isInteger(x) && x >= -0x100000000 && x < 0x100000000) return headLength(x < 0 ? -1 - x : x);
+  return 9;
+}
+
+function siblingLength(s: Sibling): number {
+  return (s.value === null ? 1 : headLength(s.value.length) + s.value.length) + numberLength(s.ts);
+}
+
+class Writer {
+  readonly buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    // allocUnsafe: every byte is written below (the size is computed exactly), and small
+    // objects come from Node's pool instead of a fresh zero-filled allocation.
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  head(major: number, n: number): void {
+    const m = major << 5;
+    if (n < 24) this.buf[this.pos++] = m | n;
+    else if (n < 0x100) {
+      this.buf[this.pos++] = m | 24;
+      this.buf[this.pos++] = n;
+    } else if (n < 0x10000) {
+      this.buf[this.pos++] = m | 25;
+      this.buf.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      this.buf[this.pos++] = m | 26;
+      this.buf.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+  }
+  number(x: number): void {
+    if (Number.isInteger(x) && x >= -0x100000000 && x < 0x100000000) {
+      if (x < 0) this.head(1, -1 - x);
+      else this.head(0, x);
+    } else {
+      this.buf[this.pos++] = 0xfb;
+      this.buf.writeDoubleBE(x, this.pos);
+      this.pos += 8;
+    }
+  }
+  text(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.head(3, n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+  sibling(s: Sibling): void {
+    if (s.value === null) this.buf[this.pos++] = 0xf6;
+    else {
+      this.head(2, s.value.length);
+      this.buf.set(s.value, this.pos);
+      this.pos += s.value.length;
+    }
+    this.number(s.ts);
+  }
 }
 
 export function decodeObject(bytes: Uint8Array, where: CodecContext = {}): DVVSet {

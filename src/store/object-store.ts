@@ -117,6 +117,28 @@ interface KeyState {
   dirty: boolean;
 }
 
+/** One batch, read and applied, ready to write. */
+interface Prepared {
+  readonly ops: Op[];
+  readonly writes: EngineOp[];
+  readonly done: Array<() => void>;
+  readonly failed: Array<[Op, unknown]>;
+  /** Final state of every object key the batch read or wrote. */
+  readonly keys: Map<string, KeyState>;
+  readonly hintDeltas: Map<string, number>;
+  /** Hint keys this batch deletes (latin1 strings of their bytes). */
+  readonly deletedHints: Set<string>;
+  changed: number;
+}
+
+/** The batch being written while the next one is prepared. */
+interface Writing {
+  readonly keys: Map<string, KeyState>;
+  readonly deletedHints: Set<string>;
+  /** Resolves once the batch is settled: undefined on success, else the error. */
+  readonly done: Promise<unknown>;
+}
+
 /**
  * One node's object store: DVVSets by (partition, key), durable hints, metadata, a read
  * cache, and group commit. See the essay in index.ts for the layout and the reasoning.
@@ -138,6 +160,8 @@ export class ObjectStore {
   private flushing = false;
   private flushScheduled = false;
   private idleWaiters: Array<() => void> = [];
+  /** Set while the pipeline waits with nothing queued: new work wakes it. */
+  private wake: (() => void) | undefined;
 
   /** Committed hint counts per target, plus hints queued but not yet written. */
   private readonly hintCounts = new Map<string, number>();
@@ -437,6 +461,11 @@ export class ObjectStore {
       throw new ShoalError('OVERLOADED', `store queue full (${this.queueMax} operations)`);
     }
     this.pending.push(op);
+    if (this.wake !== undefined) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
     if (!this.flushing && !this.flushScheduled) {
       // A microtask, not a timer: every operation issued in this turn so far joins the
       // batch, and the simulator stays free of real timers. Under load, operations that
@@ -449,19 +478,40 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Drains the queue as a two-stage pipeline: while one batch is being written (on the
+   * engine's own thread), the next is prepared (read, applied, encoded) on top of the
+   * first one's results. Batches still reach the engine strictly one after another.
+   */
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
+    let writing: Writing | undefined;
     try {
-      while (this.pending.length > 0) {
+      for (;;) {
+        if (this.pending.length === 0) {
+          if (writing === undefined) break;
+          // Wait for the batch to land, or for new work to prepare in the meantime.
+          const settled = await Promise.race([writing.done.then(() => true), new Promise<false>((r) => (this.wake = () => r(false)))]);
+          this.wake = undefined;
+          if (settled) writing = undefined;
+          continue;
+        }
         const ops = this.pending.length <= this.batchMax ? this.pending : this.pending.slice(0, this.batchMax);
         this.pending = ops === this.pending ? [] : this.pending.slice(this.batchMax);
-        this.inFlight = ops.length;
-        try {
-          await this.commit(ops);
-        } finally {
-          this.inFlight = 0;
+        this.inFlight += ops.length;
+        const prepared = await this.prepare(ops, writing);
+        if (writing !== undefined) {
+          const error = await writing.done;
+          writing = undefined;
+          if (error !== undefined) {
+            // Prepared on top of a batch that never landed: its results are void too.
+            if (prepared !== undefined) this.settle(prepared, error);
+            continue;
+          }
         }
+        if (prepared === undefined) continue;
+        writing = this.write(prepared);
       }
     } finally {
       this.flushing = false;
@@ -473,21 +523,30 @@ export class ObjectStore {
     }
   }
 
-  /** Reads what the ops need, applies them in order, writes one batch, settles them. */
-  private async commit(ops: Op[]): Promise<void> {
+  /**
+   * Reads what the ops need, applies them in order, and builds one batch. `prior` is the
+   * batch being written meanwhile: its results count as current (they are not in the
+   * engine or the cache yet). Returns undefined when the reads failed (ops are settled).
+   */
+  private async prepare(ops: Op[], prior: Writing | undefined): Promise<Prepared | undefined> {
     const keys = new Map<string, KeyState>();
     const reads: Uint8Array[] = [];
     const readTargets: Array<KeyState | Uint8Array> = [];
     const hintExists = new Map<string, boolean>();
 
-    // 1. Gather the reads: each object an update needs that the cache lacks, and each
-    //    hint a delete names (to keep the pending counts exact).
+    // 1. Gather the reads: each object an update needs that neither the batch in flight
+    //    nor the cache knows, and each hint a delete names (to keep the counts exact).
     for (const op of ops) {
       if (op.kind === 'update' && !keys.has(op.ck)) {
         const ks: KeyState = { partition: op.partition, key: op.key, okey: op.okey, current: undefined, encoded: undefined, bytes: 0, corrupt: undefined, dirty: false };
         keys.set(op.ck, ks);
-        const hit = this.cache.get(op.ck);
-        if (hit !== undefined) {
+        const before = prior?.keys.get(op.ck);
+        const hit = before === undefined ? this.cache.get(op.ck) : undefined;
+        if (before !== undefined) {
+          ks.current = before.current;
+          ks.bytes = before.bytes;
+          ks.corrupt = before.corrupt;
+        } else if (hit !== undefined) {
           this.counters.cacheHits++;
           ks.current = hit.value ?? undefined;
         } else {
@@ -498,9 +557,13 @@ export class ObjectStore {
       } else if (op.kind === 'delHint') {
         const hk = bytesKey(op.hkey);
         if (!hintExists.has(hk)) {
-          hintExists.set(hk, false);
-          reads.push(op.hkey);
-          readTargets.push(op.hkey);
+          if (prior?.deletedHints.has(hk) === true) {
+            hintExists.set(hk, false);
+          } else {
+            hintExists.set(hk, false);
+            reads.push(op.hkey);
+            readTargets.push(op.hkey);
+          }
         }
       }
     }
@@ -510,7 +573,8 @@ export class ObjectStore {
         values = await this.engine.getMany(reads);
       } catch (err) {
         this.failAll(ops, err);
-        return;
+        this.inFlight -= ops.length;
+        return undefined;
       }
       for (let i = 0; i < reads.length; i++) {
         const target = readTargets[i]!;
@@ -530,20 +594,21 @@ export class ObjectStore {
 
     // 2. Apply in order. Only each key's final state is written; hints, meta and hint
     //    deletes go in the same batch, so an update and its hint are atomic.
-    const writes: EngineOp[] = [];
-    const done: Array<() => void> = [];
-    const failed: Array<[Op, unknown]> = [];
-    const hintDeltas = new Map<string, number>();
+    const p: Prepared = { ops, writes: [], done: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0 };
     let hintsAdded = false;
-    let changedCount = 0;
-    const objectKeysTouched = new Map<string, KeyState>();
+    const addHintWrite = (target: string, partition: number, key: string, ts: number): void => {
+      const seq = this.nextHintSeq++;
+      p.writes.push({ type: 'put', key: hintKey(target, hintId(seq)), value: encodeHint({ partition, key, ts }) });
+      p.hintDeltas.set(target, (p.hintDeltas.get(target) ?? 0) + 1);
+      hintsAdded = true;
+    };
 
     for (const op of ops) {
       switch (op.kind) {
         case 'update': {
           const ks = keys.get(op.ck)!;
           if (ks.corrupt !== undefined) {
-            failed.push([op, ks.corrupt]);
+            p.failed.push([op, ks.corrupt]);
             break;
           }
           const before = ks.current;
@@ -553,7 +618,7 @@ export class ObjectStore {
             after = op.fn(before);
             if (after !== undefined) encoded = encodeObject(after);
           } catch (err) {
-            failed.push([op, err]);
+            p.failed.push([op, err]);
             break;
           }
           if (after !== undefined && encoded !== undefined) {
@@ -561,17 +626,11 @@ export class ObjectStore {
             ks.encoded = encoded;
             ks.bytes = cacheCharge(op.key, encoded);
             ks.dirty = true;
-            changedCount++;
+            p.changed++;
           }
-          objectKeysTouched.set(op.ck, ks);
-          if (op.hint !== undefined && ks.current !== undefined) {
-            const seq = this.nextHintSeq++;
-            writes.push({ type: 'put', key: hintKey(op.hint.target, hintId(seq)), value: encodeHint({ partition: op.partition, key: op.key, ts: op.hint.ts }) });
-            hintDeltas.set(op.hint.target, (hintDeltas.get(op.hint.target) ?? 0) + 1);
-            hintsAdded = true;
-          }
+          if (op.hint !== undefined && ks.current !== undefined) addHintWrite(op.hint.target, op.partition, op.key, op.hint.ts);
           const result: UpdateResult = after === undefined ? { before, after: before, changed: false } : { before, after, changed: true };
-          done.push(() => op.resolve(result));
+          p.done.push(() => op.resolve(result));
           break;
         }
         case 'remove': {
@@ -585,75 +644,84 @@ export class ObjectStore {
           ks.corrupt = undefined;
           ks.bytes = cacheCharge(op.key, undefined);
           ks.dirty = true;
-          objectKeysTouched.set(op.ck, ks);
-          done.push(() => op.resolve());
+          p.done.push(() => op.resolve());
           break;
         }
         case 'hint': {
-          const seq = this.nextHintSeq++;
-          writes.push({ type: 'put', key: hintKey(op.target, hintId(seq)), value: encodeHint({ partition: op.partition, key: op.key, ts: op.ts }) });
-          hintDeltas.set(op.target, (hintDeltas.get(op.target) ?? 0) + 1);
-          hintsAdded = true;
-          done.push(() => op.resolve());
+          addHintWrite(op.target, op.partition, op.key, op.ts);
+          p.done.push(() => op.resolve());
           break;
         }
         case 'delHint': {
           const hk = bytesKey(op.hkey);
           if (hintExists.get(hk) === true) {
             hintExists.set(hk, false);
-            hintDeltas.set(op.target, (hintDeltas.get(op.target) ?? 0) - 1);
-            writes.push({ type: 'del', key: op.hkey });
+            p.deletedHints.add(hk);
+            p.hintDeltas.set(op.target, (p.hintDeltas.get(op.target) ?? 0) - 1);
+            p.writes.push({ type: 'del', key: op.hkey });
           }
-          done.push(() => op.resolve());
+          p.done.push(() => op.resolve());
           break;
         }
         case 'meta': {
-          writes.push({ type: 'put', key: op.mkey, value: op.value });
-          done.push(() => op.resolve());
+          p.writes.push({ type: 'put', key: op.mkey, value: op.value });
+          p.done.push(() => op.resolve());
           break;
         }
       }
     }
-    for (const ks of objectKeysTouched.values()) {
+    for (const ks of keys.values()) {
       if (!ks.dirty) continue;
-      if (ks.current === undefined) writes.push({ type: 'del', key: ks.okey });
-      else writes.push({ type: 'put', key: ks.okey, value: ks.encoded! });
+      if (ks.current === undefined) p.writes.push({ type: 'del', key: ks.okey });
+      else p.writes.push({ type: 'put', key: ks.okey, value: ks.encoded! });
     }
     // The sequence high-water mark survives even when every hint has been delivered, so
     // ids keep increasing across restarts.
-    if (hintsAdded) writes.push({ type: 'put', key: metaKey(META_HINT_SEQ), value: hintId(this.nextHintSeq) });
+    if (hintsAdded) p.writes.push({ type: 'put', key: metaKey(META_HINT_SEQ), value: hintId(this.nextHintSeq) });
+    return p;
+  }
 
-    // Reservations end now: written hints move into the counts, failed ones are released.
-    for (const op of ops) {
+  /** Starts writing a prepared batch; `done` resolves (never rejects) once it is settled. */
+  private write(p: Prepared): Writing {
+    const done = (async (): Promise<unknown> => {
+      if (p.writes.length > 0) {
+        try {
+          await this.engine.batch(p.writes, { sync: this.sync });
+        } catch (err) {
+          this.settle(p, err);
+          return err;
+        }
+        this.counters.batches++;
+        this.counters.writes += p.writes.length;
+      }
+      this.settle(p, undefined);
+      return undefined;
+    })();
+    return { keys: p.keys, deletedHints: p.deletedHints, done };
+  }
+
+  /** Makes a batch's results visible (when `error` is undefined) and settles its callers. */
+  private settle(p: Prepared, error: unknown): void {
+    this.inFlight -= p.ops.length;
+    // Reservations end now: written hints move into the counts, the others are released.
+    for (const op of p.ops) {
       if (op.kind === 'hint') this.releaseHint(op.target);
       else if (op.kind === 'update' && op.hint !== undefined) this.releaseHint(op.hint.target);
     }
-
-    // 3. Write, then make the results visible and settle.
-    if (writes.length > 0) {
-      try {
-        await this.engine.batch(writes, { sync: this.sync });
-      } catch (err) {
-        for (const [op, e] of failed) op.reject(e);
-        this.failAll(
-          ops.filter((op) => !failed.some(([f]) => f === op)),
-          err,
-        );
-        return;
-      }
-      this.counters.batches++;
-      this.counters.writes += writes.length;
+    for (const [op, e] of p.failed) op.reject(e);
+    if (error !== undefined) {
+      this.failAll(p.ops.filter((op) => !p.failed.some(([f]) => f === op)), error);
+      return;
     }
     this.commitSeq++;
-    for (const [ck, ks] of keys) {
+    for (const [ck, ks] of p.keys) {
       if (ks.corrupt !== undefined) continue;
       this.cache.set(ck, ks.current ?? null, ks.bytes);
       if (ks.dirty && this.readsInFlight > 0) this.recentWrites.set(ck, this.commitSeq);
     }
-    this.counters.updates += changedCount;
-    for (const [target, delta] of hintDeltas) if (delta !== 0) this.addHintCount(target, delta);
-    for (const [op, e] of failed) op.reject(e);
-    for (const d of done) d();
+    this.counters.updates += p.changed;
+    for (const [target, delta] of p.hintDeltas) if (delta !== 0) this.addHintCount(target, delta);
+    for (const d of p.done) d();
   }
 
   private failAll(ops: readonly Op[], err: unknown): void {

@@ -107,6 +107,25 @@ describe('object codec', () => {
     );
   });
 
+  it('writes standard CBOR that a stock decoder reads, for every head length', () => {
+    const big = new Uint8Array(70_000).fill(7); // a 4-byte length head
+    const mid = new Uint8Array(300).fill(8); // a 2-byte length head
+    const o: DVVSet = {
+      entries: [
+        { id: 'x'.repeat(30), n: 2 ** 40, ts: -5, values: [{ value: big, ts: 1_700_000_000_123 }, { value: mid, ts: 0.25 }] },
+        { id: 'y', n: 300, ts: 70_000, values: Array.from({ length: 30 }, (_, i) => ({ value: null, ts: i })) },
+      ],
+      anon: [{ value: new Uint8Array(0), ts: -(2 ** 40) }],
+    };
+    const bytes = encodeObject(o);
+    expect(decodeObject(bytes)).toEqual(o);
+    const stock = new Encoder({ int64AsNumber: true } as ConstructorParameters<typeof Encoder>[0]).decode(bytes.subarray(5)) as unknown[];
+    expect(stock.length).toBe(2);
+    const row = (stock[0] as unknown[][])[0]!;
+    expect(row.slice(0, 3)).toEqual(['x'.repeat(30), 2 ** 40, -5]);
+    expect((row[3] as Uint8Array).length).toBe(70_000);
+  });
+
   it('names partition and key in the error', () => {
     try {
       decodeObject(new Uint8Array([1, 2, 3, 4, 5, 6]), { partition: 12, key: 'user/7' });

@@ -135,3 +135,76 @@ describe('MemoryEngine', () => {
     await s2.close();
   });
 });
+
+/** A MemoryEngine whose batches wait for the test to release (or fail) them, one by one. */
+class GatedEngine extends MemoryEngine {
+  readonly calls: Array<{ ops: number; release: () => void; fail: (err: Error) => void }> = [];
+  gated = false;
+  override batch(ops: Parameters<MemoryEngine['batch']>[0], options?: Parameters<MemoryEngine['batch']>[1]): Promise<void> {
+    if (!this.gated) return super.batch(ops, options);
+    return new Promise<void>((resolve, reject) => {
+      this.calls.push({
+        ops: ops.length,
+        release: () => void super.batch(ops, options).then(resolve, reject),
+        fail: reject,
+      });
+    });
+  }
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise<void>((r) => setImmediate(r));
+  expect(cond()).toBe(true);
+}
+
+describe('ObjectStore pipeline', () => {
+  it('prepares the next batch on top of the one being written, and writes them in order', async () => {
+    const engine = new GatedEngine();
+    const store = new ObjectStore(engine);
+    await store.open();
+    engine.gated = true;
+    const seen: Array<string | undefined> = [];
+    const first = store.update(0, 'k', (cur) => (seen.push(text(cur)), obj('one')));
+    await until(() => engine.calls.length === 1);
+    const second = store.update(0, 'k', (cur) => (seen.push(text(cur)), obj(`${text(cur)}+two`)));
+    // The second update is applied on top of the first before the first is on disk...
+    await until(() => seen.length === 2);
+    expect(seen).toEqual([undefined, 'one']);
+    // ...but its batch waits until the first has landed.
+    expect(engine.calls.length).toBe(1);
+    expect(await store.get(0, 'k')).toBeUndefined(); // nothing committed yet
+    engine.calls[0]!.release();
+    await first;
+    await until(() => engine.calls.length === 2);
+    engine.calls[1]!.release();
+    expect(text((await second).after)).toBe('one+two');
+    expect(text(await store.get(0, 'k'))).toBe('one+two');
+    engine.gated = false;
+    await store.close();
+  });
+
+  it('fails a batch prepared on top of a batch that failed, and recovers after', async () => {
+    const engine = new GatedEngine();
+    const store = new ObjectStore(engine);
+    await store.open();
+    await store.update(0, 'k', () => obj('base'));
+    engine.gated = true;
+    const first = store.update(0, 'k', () => obj('lost-1'));
+    await until(() => engine.calls.length === 1);
+    const second = store.update(0, 'k', (cur) => obj(`${text(cur)}+lost-2`));
+    const hint = store.addHint('t', 0, 'k', 1);
+    await until(() => store.stats().queued === 3 && engine.calls.length === 1);
+    engine.calls[0]!.fail(new Error('disk on fire'));
+    await expect(first).rejects.toThrow('disk on fire');
+    await expect(second).rejects.toThrow('disk on fire');
+    await expect(hint).rejects.toThrow('disk on fire');
+    expect(engine.calls.length).toBe(1); // the second batch was never written
+    engine.gated = false;
+    expect(store.hintsPending()).toBe(0);
+    expect(text(await store.get(0, 'k'))).toBe('base');
+    expect(text((await store.update(0, 'k', (cur) => obj(`${text(cur)}+ok`))).after)).toBe('base+ok');
+    await store.addHint('t', 0, 'k', 2); // the failed reservation was released
+    expect(store.hintsPending()).toBe(1);
+    await store.close();
+  });
+});
