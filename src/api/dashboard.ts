@@ -1,67 +1,58 @@
 /**
- * The page `GET /` serves when the node passes no dashboard of its own: it fetches
- * /v1/status every two seconds and shows the members. When the node has a client token,
- * /v1/status answers 401 and the page asks for the token once, keeping it in the tab's
- * sessionStorage (never in the URL). The page itself carries no data, so it needs no token.
+ * # The dashboard: the operator's live view, served by every node at `GET /`
+ *
+ * One HTML page, self-contained: its styles, its script and the uPlot chart library
+ * (read once from node_modules and inlined) arrive in the single response to `GET /`,
+ * which needs no token because it holds no data. So the page loads without any network
+ * but its own node, and a node with a client token still serves it.
+ *
+ * What it shows, all from its own node:
+ * - the ring as a circle of partitions, one band per replica rank (outer = the
+ *   partition's first owner), coloured by owner; an owner that is not up is hatched, and
+ *   an outer rim shows the fallback that stands in for it (sloppy quorum), or hatching
+ *   where no fallback can (the coordinator keeps the hints);
+ * - members with status and gossip versions (incarnation, heartbeat), hints this node
+ *   holds for each, and the replica round trip to each;
+ * - ops/s and p50/p99 latency per node (every node's, gathered by the node it is open on);
+ * - hints pending per target, anti-entropy state per partition and transfers with
+ *   progress and ETA when the node reports them (`antiEntropy`, `transfers` in
+ *   /v1/status), "not available" otherwise;
+ * - a key lookup that renders `GET /v1/explain/{key}`.
+ *
+ * Live updates come from `GET /v1/events` (Server-Sent Events, one snapshot a second;
+ * src/node/routes.ts), read with fetch() so the Authorization header can go along
+ * (EventSource cannot send it). No page reloads. When the node has a client token the
+ * page asks for it once and keeps it in the tab's sessionStorage (never in the URL).
+ * A node that predates /v1/events (404) is polled on /v1/status instead. When the page's
+ * own node stops answering (an error, or no data for 5 s) it says so, marks the node
+ * down, offers links to the other members' dashboards, and keeps retrying.
  */
-export function defaultDashboard(): { contentType: string; body: string } {
-  return { contentType: 'text/html; charset=utf-8', body: PAGE };
-}
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pageHtml } from './dashboard/page.js';
 
-const PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Shoal</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; }
-table { border-collapse: collapse; }
-td, th { padding: 2px 12px; text-align: left; border-bottom: 1px solid #ddd; }
-.up { color: #080; } .suspect { color: #b80; } .down { color: #c00; } .leaving { color: #06c; }
-</style>
-</head>
-<body>
-<h1>Shoal <span id="node"></span></h1>
-<p id="summary">loading /v1/status ...</p>
-<table><thead><tr><th>member</th><th>address</th><th>status</th></tr></thead><tbody id="members"></tbody></table>
-<script>
-"use strict";
-function headers() {
-  const t = sessionStorage.getItem("shoal-token");
-  return t ? { Authorization: "Bearer " + t } : {};
-}
-function cell(row, text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (cls) td.className = cls;
-  row.appendChild(td);
-}
-async function refresh() {
+let cached: Uint8Array | undefined;
+
+/** The uPlot files, from the installed package; a missing package leaves the charts out. */
+function uplot(): { js: string; css: string } {
   try {
-    const res = await fetch("/v1/status", { headers: headers() });
-    if (res.status === 401) {
-      const t = prompt("Client token for this node");
-      if (t) sessionStorage.setItem("shoal-token", t);
-      return;
-    }
-    const s = await res.json();
-    document.getElementById("node").textContent = s.node;
-    document.getElementById("summary").textContent =
-      "N=" + s.n + ", " + s.partitions + " partitions, " + s.hints.pending + " hints pending";
-    const body = document.getElementById("members");
-    body.replaceChildren();
-    for (const m of s.members) {
-      const row = document.createElement("tr");
-      cell(row, m.id); cell(row, m.address); cell(row, m.status, m.status);
-      body.appendChild(row);
-    }
-  } catch (e) {
-    document.getElementById("summary").textContent = "cannot reach /v1/status: " + e;
+    const require = createRequire(import.meta.url);
+    const dir = dirname(require.resolve('uplot/package.json'));
+    return {
+      js: readFileSync(join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8'),
+      css: readFileSync(join(dir, 'dist', 'uPlot.min.css'), 'utf8'),
+    };
+  } catch {
+    return { js: '/* uPlot is not installed: charts are left out */', css: '' };
   }
 }
-refresh();
-setInterval(refresh, 2000);
-</script>
-</body>
-</html>
-`;
+
+/** The dashboard page; built once per process (it is static). */
+export function defaultDashboard(): { contentType: string; body: Uint8Array } {
+  if (cached === undefined) {
+    const u = uplot();
+    cached = new TextEncoder().encode(pageHtml(u.js, u.css));
+  }
+  return { contentType: 'text/html; charset=utf-8', body: cached };
+}
