@@ -27,7 +27,7 @@ import type { DVVSet } from '../src/vclock/types.js';
 const BATCH = 100;
 const BATCHES = 200;
 const VALUE_BYTES = 1024;
-const ROUNDS = 3;
+const ROUNDS = 2;
 const GETS = 10_000;
 /** Turns of 100 puts in flight at once in the concurrent measures. */
 const DEPTH = 4;
