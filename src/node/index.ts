@@ -15,6 +15,8 @@ import { createApiServer } from '../api/index.js';
 import { frameLimits } from '../wire/index.js';
 import { createLogger } from './log.js';
 import { ShoalNode } from './node.js';
+import { NodeMetrics } from './metrics.js';
+import { createNodeRoutes } from './routes.js';
 import type { NodeOptions } from './options.js';
 
 export { ShoalNode, checkKey } from './node.js';
@@ -62,14 +64,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const tls = options.tls ? { cert: readFileSync(options.tls.cert, 'utf8'), key: readFileSync(options.tls.key, 'utf8') } : undefined;
   let node: ShoalNode | undefined;
   let serving = false;
+  // Operator's view (metrics.ts, routes.ts): timed KvService, /metrics, explain, dashboard events.
+  const metrics = new NodeMetrics({ source: () => node, extraText: () => api.apiMetricsText(), dataDir: options.dataDir });
+  const operator = createNodeRoutes({ node: () => node, metrics, clientToken: options.clientToken, tls: options.tls !== undefined });
   const api = createApiServer({
-    service: new Proxy({} as ShoalNode, {
+    metrics: () => metrics.text(),
+    extraRoutes: operator.routes,
+    service: metrics.instrument(new Proxy({} as ShoalNode, {
       get: (_t, prop) => {
         if (!node) throw new ShoalError('UNAVAILABLE', 'the node is starting');
         const v = (node as unknown as Record<string | symbol, unknown>)[prop];
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(node) : v;
       },
-    }),
+    })),
     clientToken: options.clientToken,
     tls,
     allowedOrigins: options.allowedOrigins,
@@ -115,6 +122,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     stopping ??= (async () => {
       serving = false;
       await started.stop();
+      operator.close();
       await api.close().catch((err) => log('api_close_failed', { err }, 'warn'));
       await transport.close().catch((err) => log('transport_close_failed', { err }, 'warn'));
       await store.close().catch((err) => log('store_close_failed', { err }, 'warn'));
