@@ -111,6 +111,9 @@ export class Gossip {
 
   private current: RingState | undefined;
   private lastClaimKey = '';
+  private lastTarget: readonly string[] | undefined;
+  /** Ready version: the pending ring version whose inbound transfers this node has completed. */
+  private rv = 0;
   /** Something the ring decision depends on changed since it last ran (members, their states, liveness, the ring). */
   private claimInputsChanged = true;
   private seq: number;
@@ -233,6 +236,27 @@ export class Gossip {
   }
 
   /** Declares this node `leaving` (incarnation bump): the claimant moves its partitions away. */
+  /**
+   * This node has pulled every partition it gains in pending ring `version`: say so in our
+   * own record (the claimant waits for it before making the pending ring current).
+   */
+  setReady(version: number, now: number): GossipOutput {
+    this.begin();
+    if (version > this.rv) {
+      this.rv = version;
+      this.hb += 1;
+      this.claimInputsChanged = true;
+      this.gossipRound();
+    }
+    return this.finish(now);
+  }
+
+  /** The ready version a member last declared (ours included). */
+  readyVersion(id: string): number {
+    if (id === this.selfId) return this.rv;
+    return this.peers.get(id)?.rec.rv ?? 0;
+  }
+
   leave(now: number): GossipOutput {
     this.begin();
     if (this.st === 'up') {
@@ -362,7 +386,9 @@ export class Gossip {
   // ------------------------------------------------------------------ dissemination
 
   private selfRecord(): MemberWire {
-    return { id: this.selfId, addr: this.selfAddr, inc: this.inc, hb: this.hb, st: this.st, n: this.n, q: this.partitions };
+    const rec: MemberWire = { id: this.selfId, addr: this.selfAddr, inc: this.inc, hb: this.hb, st: this.st, n: this.n, q: this.partitions };
+    if (this.rv > 0) rec.rv = this.rv;
+    return rec;
   }
 
   /** Our full state. Its size is bounded: at most membersMax records, susMax suspicions, one ring. */
@@ -457,7 +483,10 @@ export class Gossip {
   /** Merge one member record by max (incarnation, heartbeat); only the member itself authors it. */
   private mergeRecord(incoming: MemberWire, now: number): void {
     // Our own copy with only the known fields: nothing a caller later does to the frame reaches our state.
-    const rec: MemberWire = { id: incoming.id, addr: incoming.addr, inc: incoming.inc, hb: incoming.hb, st: incoming.st, n: incoming.n, q: incoming.q };
+    const rec: MemberWire =
+      incoming.rv !== undefined
+        ? { id: incoming.id, addr: incoming.addr, inc: incoming.inc, hb: incoming.hb, st: incoming.st, n: incoming.n, q: incoming.q, rv: incoming.rv }
+        : { id: incoming.id, addr: incoming.addr, inc: incoming.inc, hb: incoming.hb, st: incoming.st, n: incoming.n, q: incoming.q };
     if (rec.id === this.selfId) {
       const ours = this.selfRecord();
       const c = compareVersion(rec, ours);
@@ -493,7 +522,7 @@ export class Gossip {
     if (compareVersion(rec, peer.rec) <= 0) return;
     const old = peer.rec;
     peer.rec = rec;
-    if (rec.st !== old.st) this.claimInputsChanged = true;
+    if (rec.st !== old.st || (rec.rv ?? 0) !== (old.rv ?? 0)) this.claimInputsChanged = true;
     peer.updatedAt = now;
     if (rec.st === 'left') {
       this.cancelProbe(peer);
@@ -708,16 +737,55 @@ export class Gossip {
     if (claimant !== this.selfId) return;
     input.sort();
     const previous = this.current;
-    const key = `${previous?.version ?? -1}/${previous?.claimant ?? ''}/${input.join('\u0000')}`;
-    if (key === this.lastClaimKey) return;
-    this.lastClaimKey = key;
-    if (previous !== undefined && sameSet(previous.owners, input)) return;
-    const next = this.ringOps.claim(previous, input, { partitions: this.partitions, n: this.n, claimant: this.selfId });
-    assert(next.partitions === this.partitions && next.owners.length === this.partitions, 'claim returned a ring of the wrong size');
-    // With more members than partitions some never own one; an unchanged claim is not a new ring.
-    if (previous !== undefined && sameOwners(previous.owners, next.owners)) return;
-    assert(previous === undefined || this.ringOps.compare(next, previous) > 0, 'a claimed ring must win over the one it replaces');
-    this.current = next;
+    if (previous === undefined) {
+      // The first ring: nothing is stored anywhere yet, so it is current at once.
+      const key = `-1//${input.join('\u0000')}`;
+      if (key === this.lastClaimKey) return;
+      this.lastClaimKey = key;
+      const first = this.ringOps.claim(undefined, input, { partitions: this.partitions, n: this.n, claimant: this.selfId });
+      assert(first.partitions === this.partitions && first.owners.length === this.partitions, 'claim returned a ring of the wrong size');
+      this.current = first;
+      return;
+    }
+    // A membership change first publishes the target as pending owners (`next`); the nodes
+    // that gain partitions pull them, declare themselves ready, and only then do the
+    // pending owners become the owners. Serving keeps using the old owners meanwhile.
+    const settled: RingState = { partitions: previous.partitions, owners: previous.owners, version: previous.version, claimant: previous.claimant };
+    const key = `${previous.version}/${previous.claimant}/${input.join('\u0000')}`;
+    let target: readonly string[];
+    if (key === this.lastClaimKey && this.lastTarget !== undefined) {
+      target = this.lastTarget;
+    } else {
+      if (sameSet(previous.owners, input) && previous.next === undefined) {
+        this.lastClaimKey = key;
+        this.lastTarget = previous.owners;
+        return;
+      }
+      const claimed = this.ringOps.claim(settled, input, { partitions: this.partitions, n: this.n, claimant: this.selfId });
+      assert(claimed.partitions === this.partitions && claimed.owners.length === this.partitions, 'claim returned a ring of the wrong size');
+      target = claimed.owners;
+      this.lastClaimKey = key;
+      this.lastTarget = target;
+    }
+    const version = previous.version + 1;
+    if (sameOwners(previous.owners, target)) {
+      // Nothing moves (or a pending change was undone): settle without a pending list.
+      if (previous.next !== undefined) this.current = { partitions: this.partitions, owners: previous.owners, version, claimant: this.selfId };
+      return;
+    }
+    if (!this.ringOps.gainers) {
+      // No transfer protocol plugged in (unit tests of membership alone): the target is current at once.
+      this.current = { partitions: this.partitions, owners: target, version, claimant: this.selfId };
+      return;
+    }
+    if (previous.next === undefined || !sameOwners(previous.next, target)) {
+      this.current = { partitions: this.partitions, owners: previous.owners, next: target, version, claimant: this.selfId };
+      return;
+    }
+    // The pending ring is the target: make it current once every node that gains data is ready for it.
+    const gainers = this.ringOps.gainers(previous);
+    for (const g of gainers) if (this.readyVersion(g) < previous.version) return;
+    this.current = { partitions: this.partitions, owners: target, version, claimant: this.selfId };
   }
 
   // ------------------------------------------------------------------ helpers

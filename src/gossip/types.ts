@@ -46,6 +46,12 @@ export interface RingOps {
   claim(previous: RingState | undefined, members: readonly string[], options: { partitions: number; n: number; claimant: string }): RingState;
   /** > 0 when `a` should win over `b`, < 0 when `b` should, 0 when they are the same ring. */
   compare(a: RingState, b: RingState): number;
+  /**
+   * The nodes that gain data when `ring.next` replaces `ring.owners` (they enter some
+   * partition's primaries): the pending ring becomes current only once each is ready.
+   * Absent: no transfer protocol (membership-only tests): a claimed ring is current at once.
+   */
+  gainers?(ring: RingState): readonly string[];
 }
 
 /** Every tunable of the core; defaults in src/config/gossip.ts (see there for the reasons). */

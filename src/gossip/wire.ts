@@ -46,7 +46,8 @@ export function isValidMember(m: MemberWire): boolean {
     isCount(m.n) &&
     m.n > 0 &&
     isCount(m.q) &&
-    m.q > 0
+    m.q > 0 &&
+    (m.rv === undefined || isCount(m.rv))
   );
 }
 
@@ -57,13 +58,13 @@ export function compareVersion(a: MemberWire, b: MemberWire): number {
 
 /** Same version but different content: only possible when a member lost its state and reused a version. */
 export function sameContent(a: MemberWire, b: MemberWire): boolean {
-  return a.addr === b.addr && a.st === b.st && a.n === b.n && a.q === b.q;
+  return a.addr === b.addr && a.st === b.st && a.n === b.n && a.q === b.q && (a.rv ?? 0) === (b.rv ?? 0);
 }
 
 /** Our ring on the wire. "No ring yet" is an empty ring (the message type requires one). */
 export function ringToWire(ring: RingState | undefined): RingWire {
   if (ring === undefined) return { v: 0, c: '', o: [] };
-  return { v: ring.version, c: ring.claimant, o: [...ring.owners] };
+  return ring.next ? { v: ring.version, c: ring.claimant, o: [...ring.owners], x: [...ring.next] } : { v: ring.version, c: ring.claimant, o: [...ring.owners] };
 }
 
 /**
@@ -74,5 +75,10 @@ export function ringFromWire(wire: RingWire, partitions: number): RingState | un
   if (wire.o.length === 0) return undefined;
   if (wire.o.length !== partitions || !isCount(wire.v) || !isValidId(wire.c)) return null;
   for (const owner of wire.o) if (!isValidId(owner)) return null;
+  if (wire.x !== undefined) {
+    if (wire.x.length !== partitions) return null;
+    for (const owner of wire.x) if (!isValidId(owner)) return null;
+    return { partitions, owners: [...wire.o], version: wire.v, claimant: wire.c, next: [...wire.x] };
+  }
   return { partitions, owners: [...wire.o], version: wire.v, claimant: wire.c };
 }

@@ -42,10 +42,19 @@ export function compareRings(a: RingState, b: RingState): number {
     const y = b.owners[p]!;
     if (x !== y) return x > y ? 1 : -1;
   }
+  // Same owners: a pending change orders after none, then by its owners.
+  if (!a.next !== !b.next) return a.next ? 1 : -1;
+  if (a.next && b.next) {
+    for (let p = 0; p < a.next.length; p++) {
+      const x = a.next[p]!;
+      const y = b.next[p]!;
+      if (x !== y) return x > y ? 1 : -1;
+    }
+  }
   return 0;
 }
 
-/** Hash of the owner list (XXH64 of the ids joined by NUL), e.g. for gossip digests. */
+/** Hash of the owner list (XXH64 of the ids joined by NUL, then the pending owners if any), e.g. for gossip digests. */
 export function ownersHash(ring: RingState): { hi: number; lo: number } {
-  return hashKey(ring.owners.join('\u0000'));
+  return hashKey(ring.next ? `${ring.owners.join('\u0000')}\u0001${ring.next.join('\u0000')}` : ring.owners.join('\u0000'));
 }

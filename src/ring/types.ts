@@ -16,6 +16,13 @@ export interface RingState {
   readonly version: number;
   /** Node that computed this version. */
   readonly claimant: string;
+  /**
+   * Pending owners during a membership change (length = partitions), or absent when the
+   * ring is settled. Requests are served by `owners`; writes also go to the pending
+   * owners; the nodes that gain partitions pull them, and once every one of them is ready
+   * the claimant makes `next` the new `owners` (Riak's ring "next" list).
+   */
+  readonly next?: readonly string[];
 }
 
 export interface PreferenceList {
