@@ -91,6 +91,6 @@ export type { LevelEngineOptions } from './level.js';
 export { decodeObject, encodeObject, decodeHint, encodeHint, FORMAT_HINT, FORMAT_OBJECT } from './codec.js';
 export type { CodecContext, HintRecord } from './codec.js';
 export { hintKey, hintId, metaKey, objectKey, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
-export { ObjectStore } from './object-store.js';
-export type { Hint, ObjectStoreOptions, StoreStats, UpdateOptions, UpdateResult } from './object-store.js';
+export { ObjectStore, REMOVE } from './object-store.js';
+export type { Hint, ObjectStoreOptions, StoreStats, UpdateFn, UpdateOptions, UpdateResult } from './object-store.js';
 export { createEngine } from './create.js';

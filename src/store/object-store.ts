@@ -96,8 +96,15 @@ interface Settle<T> {
   reject(err: unknown): void;
 }
 
+/**
+ * Returned by an update function to remove the object (a conditional delete: tombstone
+ * reaping and partition handoff remove a key only if it is still what they pushed).
+ */
+export const REMOVE: unique symbol = Symbol('shoal.store.remove');
+export type UpdateFn = (current: DVVSet | undefined) => DVVSet | undefined | typeof REMOVE;
+
 type Op =
-  | ({ kind: 'update'; partition: number; key: string; ck: string; okey: Uint8Array; fn: (current: DVVSet | undefined) => DVVSet | undefined; hint: { target: string; ts: number } | undefined } & Settle<UpdateResult>)
+  | ({ kind: 'update'; partition: number; key: string; ck: string; okey: Uint8Array; fn: UpdateFn; hint: { target: string; ts: number } | undefined } & Settle<UpdateResult>)
   | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
   | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
   | ({ kind: 'delHint'; target: string; hkey: Uint8Array } & Settle<void>)
@@ -277,7 +284,7 @@ export class ObjectStore {
   update(
     partition: number,
     key: string,
-    fn: (current: DVVSet | undefined) => DVVSet | undefined,
+    fn: UpdateFn,
     options: UpdateOptions = {},
   ): Promise<UpdateResult> {
     return new Promise<UpdateResult>((resolve, reject) => {
@@ -615,7 +622,21 @@ export class ObjectStore {
           let after: DVVSet | undefined;
           let encoded: Uint8Array | undefined;
           try {
-            after = op.fn(before);
+            const out = op.fn(before);
+            if (out === REMOVE) {
+              // A conditional removal, decided in key order with every other update of the key.
+              if (before !== undefined) {
+                ks.current = undefined;
+                ks.encoded = undefined;
+                ks.bytes = cacheCharge(op.key, undefined);
+                ks.dirty = true;
+                p.changed++;
+              }
+              const removed: UpdateResult = { before, after: undefined, changed: before !== undefined };
+              p.done.push(() => op.resolve(removed));
+              break;
+            }
+            after = out;
             if (after !== undefined) encoded = encodeObject(after);
           } catch (err) {
             p.failed.push([op, err]);

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isShoalError, type ShoalError } from '../../src/errors/index.js';
 import { SeededRandom } from '../../src/env/index.js';
-import { ObjectStore, objectKey, type Engine, type ObjectStoreOptions } from '../../src/store/index.js';
+import { ObjectStore, REMOVE, objectKey, type Engine, type ObjectStoreOptions } from '../../src/store/index.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
 /** A place an engine can be opened, closed, and opened again (a node's data directory). */
@@ -145,6 +145,25 @@ export function storeContract(harness: EngineHarness): void {
       expect(scanned).toEqual(byUtf8);
       expect((await rejection(store.update(0, long + 'y', () => obj('no')))).code).toBe('BAD_REQUEST');
       expect((await rejection(store.update(0, '', () => obj('no')))).code).toBe('BAD_REQUEST');
+    });
+
+    it('removes an object conditionally (REMOVE) in key order with other updates', async () => {
+      const store = await openStore(await harness.fresh());
+      await store.update(4, 'k', () => obj('one'));
+      // Issued together: the removal sees 'two' (the update before it), so it keeps it.
+      const [, kept] = await Promise.all([
+        store.update(4, 'k', () => obj('two')),
+        store.update(4, 'k', (cur) => (text(cur) === 'one' ? REMOVE : undefined)),
+      ]);
+      expect(kept.changed).toBe(false);
+      expect(text(await store.get(4, 'k'))).toBe('two');
+      const removed = await store.update(4, 'k', (cur) => (text(cur) === 'two' ? REMOVE : undefined));
+      expect(removed).toMatchObject({ changed: true, after: undefined });
+      expect(text(removed.before)).toBe('two');
+      expect(await store.get(4, 'k')).toBeUndefined();
+      const reopened = await reopen(store, locOf(store));
+      expect(await reopened.get(4, 'k')).toBeUndefined();
+      expect((await reopened.update(4, 'absent', () => REMOVE)).changed).toBe(false);
     });
 
     it('serialises concurrent updates of one key: 100 increments lose none', async () => {
