@@ -109,6 +109,19 @@ export interface HintCountOkMsg { t: 'hint_count_ok'; n: number }
  */
 export interface ReapMsg { t: 'reap'; p: number; k: string; ctx: string }
 export interface ReapOkMsg { t: 'reap_ok'; removed: boolean }
+/**
+ * Anti-entropy (src/antientropy): the hashes of nodes `idx` at `level` (0 = root) of the
+ * Merkle tree of partition `p`. `width` (segments) and `fan` (fanout) name the tree's shape:
+ * a node whose tree has another shape answers `err` CONFIG_MISMATCH, one still rebuilding
+ * its tree UNAVAILABLE.
+ */
+export interface AeLevelsMsg { t: 'ae_levels'; p: number; width: number; fan: number; level: number; idx: number[] }
+/** The hashes asked for, 8 bytes each, concatenated in the order of `idx`. */
+export interface AeLevelsOkMsg { t: 'ae_levels_ok'; hashes: Uint8Array }
+/** The (key, digest) pairs of segments `segs` of partition `p`, in UTF-8 byte order of keys, after key `after` when present. */
+export interface AeKeysMsg { t: 'ae_keys'; p: number; width: number; segs: number[]; after?: string }
+/** One page of (key, 8-byte causal digest) pairs; `more` = pairs remain after the last key. */
+export interface AeKeysOkMsg { t: 'ae_keys_ok'; keys: Array<[key: string, digest: Uint8Array]>; more: boolean }
 /** Error answer to any request. `code` is an ErrorCode. */
 export interface PeerErrorMsg { t: 'err'; code: string; msg: string }
 
@@ -131,6 +144,10 @@ export type PeerMessage =
   | HintCountOkMsg
   | ReapMsg
   | ReapOkMsg
+  | AeLevelsMsg
+  | AeLevelsOkMsg
+  | AeKeysMsg
+  | AeKeysOkMsg
   | PeerErrorMsg;
 
 // ---------------------------------------------------------------- client protocol (/v1/ws)

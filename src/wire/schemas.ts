@@ -3,6 +3,12 @@
  * compile-time checks at the bottom make sure each schema's inferred type fits its
  * message type, so messages.ts and the validators cannot drift apart silently.
  */
+import {
+  aeHashesPerRequestMax,
+  aeKeysPerReplyMax,
+  aeSegmentsPerPartitionMax,
+  aeSegmentsPerRequestMax,
+} from '../config/antientropy.js';
 import { keyBytesMax, nMax, partitionsMax } from '../config/cluster.js';
 import {
   wireAddrBytesMax,
@@ -102,6 +108,16 @@ export function createSchemas(maxValueBytes: number): Schemas {
   const ring = obj({ v: uint(), c: str(wireIdBytesMax), o: arr(nodeId(), partitionsMax), x: opt(arr(nodeId(), partitionsMax)) });
   const partition = uint({ max: partitionsMax - 1 });
   const items = arr(tuple(key(), o), wireTransferKeysMax);
+  // Anti-entropy: tree shapes, indices and hashes are bounded by the largest tree we build.
+  const aeWidth = uint({ min: 1, max: aeSegmentsPerPartitionMax });
+  const aeIndex = uint({ max: aeSegmentsPerPartitionMax - 1 });
+  const aeDepthMax = Math.log2(aeSegmentsPerPartitionMax);
+  const aeHashes = refine(bytes(8 * aeHashesPerRequestMax), (b, path) => {
+    if (b.length % 8 !== 0) schemaError(path, `${b.length} bytes is not a whole number of 8-byte hashes`);
+  });
+  const aeDigest = refine(bytes(8), (b, path) => {
+    if (b.length !== 8) schemaError(path, `digest is ${b.length} bytes; expected 8`);
+  });
 
   const peer = tagged<PeerMessage>({
     ping: obj({ t: lit('ping'), seq }),
@@ -129,6 +145,17 @@ export function createSchemas(maxValueBytes: number): Schemas {
     hint_count_ok: obj({ t: lit('hint_count_ok'), n: uint() }),
     reap: obj({ t: lit('reap'), p: partition, k: key(), ctx: ctxToken() }),
     reap_ok: obj({ t: lit('reap_ok'), removed: bool() }),
+    ae_levels: obj({
+      t: lit('ae_levels'),
+      p: partition,
+      width: aeWidth,
+      fan: uint({ min: 2, max: aeSegmentsPerPartitionMax }),
+      level: uint({ max: aeDepthMax }),
+      idx: arr(aeIndex, aeHashesPerRequestMax),
+    }),
+    ae_levels_ok: obj({ t: lit('ae_levels_ok'), hashes: aeHashes }),
+    ae_keys: obj({ t: lit('ae_keys'), p: partition, width: aeWidth, segs: arr(aeIndex, aeSegmentsPerRequestMax), after: opt(key()) }),
+    ae_keys_ok: obj({ t: lit('ae_keys_ok'), keys: arr(tuple(key(), aeDigest), aeKeysPerReplyMax), more: bool() }),
     err: obj({ t: lit('err'), code: str(wireErrorCodeBytesMax, { min: 1 }), msg: str(wireErrorMessageBytesMax) }),
   });
 

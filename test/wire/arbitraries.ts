@@ -101,6 +101,32 @@ export const peerByType: Record<PeerMessage['t'], fc.Arbitrary<PeerMessage>> = {
   hint_count_ok: fc.record({ t: fc.constant('hint_count_ok' as const), n: u }),
   reap: fc.record({ t: fc.constant('reap' as const), p: partition, k: key, ctx }),
   reap_ok: fc.record({ t: fc.constant('reap_ok' as const), removed: fc.boolean() }),
+  ae_levels: fc.record({
+    t: fc.constant('ae_levels' as const),
+    p: partition,
+    width: fc.integer({ min: 1, max: 1_048_576 }),
+    fan: fc.integer({ min: 2, max: 64 }),
+    level: fc.nat({ max: 20 }),
+    idx: fc.array(fc.nat({ max: 1_048_575 }), { maxLength: 40 }),
+  }),
+  ae_levels_ok: fc
+    .nat({ max: 40 })
+    .chain((n) => fc.record({ t: fc.constant('ae_levels_ok' as const), hashes: fc.uint8Array({ minLength: 8 * n, maxLength: 8 * n }) })),
+  ae_keys: fc.record(
+    {
+      t: fc.constant('ae_keys' as const),
+      p: partition,
+      width: fc.integer({ min: 1, max: 1_048_576 }),
+      segs: fc.array(fc.nat({ max: 1_048_575 }), { maxLength: 64 }),
+      after: key,
+    },
+    { requiredKeys: ['t', 'p', 'width', 'segs'] },
+  ),
+  ae_keys_ok: fc.record({
+    t: fc.constant('ae_keys_ok' as const),
+    keys: fc.array(fc.tuple(key, fc.uint8Array({ minLength: 8, maxLength: 8 })), { maxLength: 20 }),
+    more: fc.boolean(),
+  }),
   err: fc.record({ t: fc.constant('err' as const), code: errCode, msg: errMsg }),
 };
 
