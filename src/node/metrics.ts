@@ -176,7 +176,11 @@ export class NodeMetrics {
       registers,
     });
     // Pre-create the ok series so a fresh node already shows every operation at 0.
-    for (const op of OPERATIONS) this.child(op, 'ok');
+    for (const op of OPERATIONS) {
+      this.child(op, 'ok');
+      this.requests.inc({ op, status: 'ok' }, 0);
+      this.duration.zero({ op, status: 'ok' });
+    }
     this.pulled(registers);
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

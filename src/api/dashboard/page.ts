@@ -17,7 +17,7 @@ header .facts { margin-left:auto; display:flex; gap:16px; font-size:13px; opacit
 .conn.live { background:#1a8f4c; } .conn.connecting { background:#8a8f99; } .conn.lost { background:#cc2f2f; } .conn.polling { background:#c98a00; }
 #banner { display:none; margin:16px 24px 0; padding:12px 16px; border-radius:8px; background:#fdecec; border:1px solid #f3b5b5; color:#7a1c1c; }
 #banner a { color:#7a1c1c; font-weight:600; margin-right:12px; }
-main { display:grid; grid-template-columns:repeat(auto-fit,minmax(440px,1fr)); gap:16px; padding:16px 24px 32px; }
+main { display:grid; grid-template-columns:repeat(auto-fit,minmax(520px,1fr)); gap:16px; padding:16px 24px 32px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; min-width:0; }
 .card h2 { font-size:13px; text-transform:uppercase; letter-spacing:.6px; color:var(--muted); margin:0 0 10px; }
 .wide { grid-column:1/-1; }
@@ -25,6 +25,9 @@ table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); font-variant-numeric:tabular-nums; }
 th { font-size:12px; color:var(--muted); font-weight:600; }
 td.num, th.num { text-align:right; }
+#members td { white-space:nowrap; }
+.legend { display:flex; flex-wrap:wrap; gap:4px 16px; font-size:12.5px; margin-top:6px; color:var(--muted); }
+.legend b { color:var(--ink); font-weight:600; font-variant-numeric:tabular-nums; }
 .mono { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:12.5px; }
 .pill { display:inline-block; padding:1px 8px; border-radius:9px; font-size:12px; font-weight:600; color:#fff; background:var(--unknown); }
 .pill.up { background:var(--up); } .pill.suspect { background:var(--suspect); } .pill.down { background:var(--down); } .pill.leaving { background:var(--leaving); }
@@ -42,7 +45,7 @@ td.num, th.num { text-align:right; }
 form { display:flex; gap:8px; margin-bottom:10px; }
 input[type=text] { flex:1; padding:6px 10px; border:1px solid var(--line); border-radius:6px; font:inherit; }
 button { padding:6px 14px; border:0; border-radius:6px; background:#14213d; color:#fff; font:inherit; cursor:pointer; }
-.chips span { display:inline-block; margin:2px 6px 2px 0; padding:2px 8px; border:1px solid var(--line); border-radius:12px; }
+.chips > span { display:inline-block; margin:2px 6px 2px 0; padding:2px 8px; border:1px solid var(--line); border-radius:12px; }
 .err { color:var(--down); }
 .kv { display:grid; grid-template-columns:max-content 1fr; gap:4px 14px; margin-bottom:10px; }
 .kv div:nth-child(odd) { color:var(--muted); }
@@ -147,7 +150,7 @@ function renderRing(s) {
   const hatch = svg("pattern", { id: "hatch", width: "6", height: "6", patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
   hatch.append(svg("rect", { width: "6", height: "6", fill: "#fbe3e3" }), svg("line", { x1: "0", y1: "0", x2: "0", y2: "6", stroke: "#cc2f2f", "stroke-width": "2" }));
   defs.append(hatch); box.append(defs);
-  const cx = 160, cy = 160, outer = 150, band = Math.min(30, 96 / Math.max(1, n)), gap = 3, standBand = 8;
+  const cx = 160, cy = 160, outer = 150, band = Math.min(28, 84 / Math.max(1, n)), gap = 3, standBand = 8;
   const step = (2 * Math.PI) / q, pad = q > 1 ? Math.min(0.012, step * 0.08) : 0;
   const owned = new Map();
   for (const p of parts) {
@@ -170,10 +173,10 @@ function renderRing(s) {
       if (rank === 0) owned.set(owner, (owned.get(owner) || 0) + 1);
     });
   }
-  const label = svg("text", { x: String(cx), y: String(cy - 4), "text-anchor": "middle", "font-size": "22", "font-weight": "600", fill: "#1d2330" });
+  const label = svg("text", { x: String(cx), y: String(cy + 2), "text-anchor": "middle", "font-size": "22", "font-weight": "600", fill: "#1d2330" });
   label.textContent = String(q);
-  const sub = svg("text", { x: String(cx), y: String(cy + 16), "text-anchor": "middle", "font-size": "12", fill: "#6b7385" });
-  sub.textContent = "partitions, N=" + n;
+  const sub = svg("text", { x: String(cx), y: String(cy + 18), "text-anchor": "middle", "font-size": "11", fill: "#6b7385" });
+  sub.textContent = "partitions";
   box.append(label, sub);
   const rows = [...state.colors.keys()].filter((id) => status.has(id)).map((id) => el("div", null,
     el("span", { class: "swatch", style: "background:" + colorOf(id) }), el("span", { class: "mono", text: id + "  " }),
@@ -252,13 +255,20 @@ function drawCharts() {
     state.chartNodes = key;
     const width = Math.max(300, $("opschart").clientWidth - 4);
     const axes = (label) => [{}, { label, size: 56 }];
-    state.charts.push(new uPlot({ width, height: 200, scales: { x: { time: true } }, axes: axes("ops/s"),
+    const legend = { show: false };
+    state.charts.push(new uPlot({ width, height: 200, legend, scales: { x: { time: true } }, axes: axes("ops/s"),
       series: [{}, ...ids.map((id) => ({ label: id, stroke: colorOf(id), width: 2, spanGaps: false }))] }, opsData, $("opschart")));
-    state.charts.push(new uPlot({ width, height: 200, scales: { x: { time: true }, y: { distr: 3 } }, axes: axes("ms (log)"),
+    state.charts.push(new uPlot({ width, height: 200, legend, scales: { x: { time: true }, y: { distr: 3 } }, axes: axes("ms (log)"),
       series: [{}, ...ids.flatMap((id) => [{ label: id + " p50", stroke: colorOf(id), width: 1.5, dash: [5, 4] }, { label: id + " p99", stroke: colorOf(id), width: 2 }])] }, latData, $("latchart")));
   } else {
     state.charts[0].setData(opsData); state.charts[1].setData(latData);
   }
+  // Legends of our own: the latest value per node (uPlot's live legend shows the cursor's).
+  const latest = (id) => { for (let i = state.ticks.length - 1; i >= 0; i--) { const p = state.ticks[i].nodes[id]; if (p && p.ops !== null) return p; } return null; };
+  const ms = (x) => x === null ? "–" : (x < 10 ? x.toFixed(2) : x.toFixed(0)) + " ms";
+  const item = (id, text) => el("span", { "data-node": id }, el("span", { class: "swatch", style: "background:" + colorOf(id) }), el("span", { class: "mono", text: id + " " }), el("b", { text }));
+  $("opslegend").replaceChildren(...ids.map((id) => { const p = latest(id); return item(id, p ? p.ops + " ops/s" : "no data"); }));
+  $("latlegend").replaceChildren(...ids.map((id) => { const p = latest(id); return item(id, p ? "p50 " + ms(p.p50Ms) + " · p99 " + ms(p.p99Ms) : "no data"); }));
 }
 
 // ------------------------------------------------------------------ explain
@@ -409,9 +419,9 @@ export function pageHtml(uplotJs: string, uplotCss: string): string {
 <main>
 <section class="card"><h2>Ring: partitions by owner</h2><div id="ringwrap"><svg id="ring" viewBox="0 0 320 320" role="img" aria-label="ring"></svg><div id="legend"></div></div></section>
 <section class="card"><h2>Members (from this node's gossip)</h2>
-<table><thead><tr><th>member</th><th>address</th><th>status</th><th class="num">incarnation</th><th class="num">heartbeat</th><th class="num">hints for it</th><th class="num">latency</th></tr></thead><tbody id="members"></tbody></table></section>
-<section class="card"><h2>Requests per second, per node</h2><div class="chart" id="opschart"></div></section>
-<section class="card"><h2>Latency p50 (dashed) and p99, per node</h2><div class="chart" id="latchart"></div></section>
+<div style="overflow-x:auto"><table><thead><tr><th>member</th><th>address</th><th>status</th><th class="num">incarnation</th><th class="num">heartbeat</th><th class="num">hints for it</th><th class="num">latency</th></tr></thead><tbody id="members"></tbody></table></div></section>
+<section class="card"><h2>Requests per second, per node</h2><div class="chart" id="opschart"></div><div class="legend" id="opslegend"></div></section>
+<section class="card"><h2>Latency p50 (dashed) and p99, per node</h2><div class="chart" id="latchart"></div><div class="legend" id="latlegend"></div></section>
 <section class="card"><h2>Hints pending on this node, per target</h2><div id="hints"></div></section>
 <section class="card"><h2>Anti-entropy per partition</h2><div id="ae"></div><div id="aeinfo"></div></section>
 <section class="card"><h2>Transfers</h2><div id="transfers"></div></section>
