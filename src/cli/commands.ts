@@ -1,5 +1,5 @@
 /**
- * The client commands (`get`, `put`, `del`, `status`, `ring`, `leave`) over the HTTP API.
+ * The client commands (`get`, `put`, `del`, `status`, `ring`, `explain`, `leave`) over the HTTP API.
  * HTTP rather than the WebSocket SDK: one request per process, and the HTTP API is the
  * contract scripts already speak.
  */
@@ -269,6 +269,39 @@ export function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
 }
 
+/** The node's /v1/overview (the dashboard's snapshot), or undefined from a node without it. */
+async function overviewOf(t: Target): Promise<Overview | undefined> {
+  try {
+    const res = await call(t, 'GET', `${t.base}/v1/overview`, { allow404: true });
+    const body = (await res.json().catch(() => undefined)) as Partial<Overview> | undefined;
+    // Only a real overview: an older node answers 404, and a stand-in may answer anything.
+    return res.status === 200 && body?.overview === 1 && Array.isArray(body.members) ? (body as Overview) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Overview {
+  overview: 1;
+  members: Array<{ id: string; address: string; status: string; incarnation: number | null; heartbeat: number | null; self: boolean; hintsPending: number; latencyMs: number | null; circuitOpen: boolean }>;
+  ring: { version: number; partitions: Array<{ id: number; owners: string[]; standIns: Array<{ for: string; by: string }>; uncovered: string[] }> } | null;
+  hints: { pending: number; byTarget: Record<string, number> };
+  antiEntropy: unknown;
+  transfers: unknown;
+}
+
+function listIn(field: unknown, ...keys: string[]): Array<Record<string, unknown>> | undefined {
+  if (Array.isArray(field)) return field as Array<Record<string, unknown>>;
+  if (typeof field !== 'object' || field === null) return undefined;
+  for (const k of keys) {
+    const v = (field as Record<string, unknown>)[k];
+    if (Array.isArray(v)) return v as Array<Record<string, unknown>>;
+  }
+  return undefined;
+}
+
+const dash = (v: unknown): string => (v === null || v === undefined ? '-' : String(v));
+
 export async function runStatus(argv: string[], io: CliIo): Promise<number> {
   const { values: f, positionals } = parseFlags(() =>
     parseArgs({ args: argv, options: { ...COMMON, json: { type: 'boolean' } }, allowPositionals: true, strict: true }),
@@ -277,20 +310,54 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
   const t = target(f, io);
   const res = await call(t, 'GET', `${t.base}/v1/status`);
   const text = await res.text();
-  if (f.json === true) {
-    io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-    return EXIT.ok;
-  }
   let s: StatusJson;
   try {
     s = JSON.parse(text) as StatusJson;
   } catch {
     throw new ShoalError('DECODE', 'the server answered /v1/status with something that is not JSON');
   }
+  const ov = await overviewOf(t);
+  if (f.json === true) {
+    // /v1/status as the node sent it, plus the dashboard's facts when the node has them.
+    const out = ov === undefined ? text : JSON.stringify({ ...(s as Record<string, unknown>), overview: ov });
+    io.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
+    return EXIT.ok;
+  }
   io.stdout.write(`node ${String(s.node)}  n=${String(s.n)}  partitions=${String(s.partitions)}  hints pending=${String(s.hints?.pending ?? 0)}\n\n`);
-  const rows = [['ID', 'ADDRESS', 'STATUS']];
-  for (const m of s.members ?? []) rows.push([String(m.id), String(m.address), String(m.status)]);
+  if (ov === undefined) {
+    const rows = [['ID', 'ADDRESS', 'STATUS']];
+    for (const m of s.members ?? []) rows.push([String(m.id), String(m.address), String(m.status)]);
+    io.stdout.write(table(rows));
+    return EXIT.ok;
+  }
+  const rows = [['ID', 'ADDRESS', 'STATUS', 'INCARNATION', 'HEARTBEAT', 'HINTS FOR IT', 'LATENCY']];
+  for (const m of ov.members) {
+    const latency = m.latencyMs === null ? '-' : `${m.latencyMs.toFixed(2)} ms${m.circuitOpen ? ' (open)' : ''}`;
+    rows.push([m.self ? `${m.id} *` : m.id, m.address, m.status, dash(m.incarnation), dash(m.heartbeat), String(m.hintsPending), latency]);
+  }
   io.stdout.write(table(rows));
+  io.stdout.write(`(* = this node; ring version ${dash(ov.ring?.version)})\n\n`);
+  const ae = listIn(ov.antiEntropy, 'partitions');
+  if (ae === undefined) io.stdout.write('anti-entropy: not available\n');
+  else {
+    const inSync = ae.filter((p) => p['inSync'] === true || p['state'] === 'in_sync').length;
+    const repairing = ae.filter((p) => p['inSync'] === false || p['repairing'] === true || p['state'] === 'repairing').length;
+    const repaired = ae.reduce((sum, p) => sum + (typeof p['keysRepaired'] === 'number' ? p['keysRepaired'] : 0), 0);
+    io.stdout.write(`anti-entropy: ${inSync} partitions in sync, ${repairing} repairing, ${ae.length - inSync - repairing} not yet known; ${repaired} keys repaired\n`);
+  }
+  const tr = listIn(ov.transfers, 'transfers', 'active');
+  if (tr === undefined) io.stdout.write('transfers: not available\n');
+  else if (tr.length === 0) io.stdout.write('transfers: none\n');
+  else {
+    const trows = [['PARTITION', 'FROM', 'TO', 'PROGRESS', 'ETA']];
+    for (const x of tr) {
+      const done = Number(x['bytesSent'] ?? x['bytes'] ?? x['keysSent'] ?? x['keys'] ?? 0);
+      const total = Number(x['bytesTotal'] ?? x['keysTotal'] ?? 0);
+      const eta = typeof x['etaMs'] === 'number' ? `${Math.round(x['etaMs'] / 1000)} s` : '-';
+      trows.push([dash(x['partition']), dash(x['from']), dash(x['to']), total > 0 ? `${Math.round((100 * done) / total)}%` : String(done), eta]);
+    }
+    io.stdout.write(`\n${table(trows)}`);
+  }
   return EXIT.ok;
 }
 
@@ -302,15 +369,18 @@ export async function runRing(argv: string[], io: CliIo): Promise<number> {
   const t = target(f, io);
   const res = await call(t, 'GET', `${t.base}/v1/ring`);
   const text = await res.text();
-  if (f.json === true) {
-    io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-    return EXIT.ok;
-  }
   let ring: { partitions?: Array<{ id?: unknown; owners?: unknown }> };
   try {
     ring = JSON.parse(text) as typeof ring;
   } catch {
     throw new ShoalError('DECODE', 'the server answered /v1/ring with something that is not JSON');
+  }
+  const ov = await overviewOf(t);
+  if (f.json === true) {
+    // /v1/ring, with each partition's stand-ins when the node reports them (the dashboard's ring).
+    const out = ov?.ring ? JSON.stringify({ version: ov.ring.version, partitions: ov.ring.partitions }) : text;
+    io.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
+    return EXIT.ok;
   }
   const parts = ring.partitions ?? [];
   const primaries = new Map<string, number>();
@@ -326,6 +396,59 @@ export async function runRing(argv: string[], io: CliIo): Promise<number> {
   const summary = [['NODE', 'PARTITIONS OWNED']];
   for (const [node, count] of [...primaries.entries()].sort((a, b) => a[0].localeCompare(b[0]))) summary.push([node, String(count)]);
   io.stdout.write(table(summary));
+  if (ov?.ring) {
+    const status = new Map(ov.members.map((m) => [m.id, m.status]));
+    const notUp = [...status].filter(([, st]) => st !== 'up');
+    io.stdout.write(`\nring version ${ov.ring.version}; ${notUp.length === 0 ? 'every owner is up' : `not up: ${notUp.map(([id, st]) => `${id} (${st})`).join(', ')}`}\n`);
+    const stand = [['PARTITION', 'STANDS IN (fallback for owner)', 'UNCOVERED (hints kept by the coordinator)']];
+    for (const p of ov.ring.partitions) {
+      if (p.standIns.length === 0 && p.uncovered.length === 0) continue;
+      stand.push([String(p.id), p.standIns.map((x) => `${x.by} for ${x.for}`).join(', ') || '-', p.uncovered.join(', ') || '-']);
+    }
+    if (stand.length > 1) io.stdout.write(`\n${table(stand)}`);
+  }
+  return EXIT.ok;
+}
+
+export async function runExplain(argv: string[], io: CliIo): Promise<number> {
+  const { values: f, positionals } = parseFlags(() =>
+    parseArgs({ args: argv, options: { ...COMMON, json: { type: 'boolean' } }, allowPositionals: true, strict: true }),
+  );
+  const key = keyArg(positionals, 'explain', 1);
+  const t = target(f, io);
+  const q = t.timeoutMs === undefined ? '' : `?timeout_ms=${t.timeoutMs}`;
+  const res = await call(t, 'GET', `${t.base}/v1/explain/${encodeURIComponent(key)}${q}`);
+  const text = await res.text();
+  if (f.json === true) {
+    io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return EXIT.ok;
+  }
+  type Replica = { node: string; role: string; status: string; ok: boolean; error?: string; tombstone?: boolean; versions?: Array<{ actor: string; counter: number; ts: number; tombstone: boolean; bytes: number }> };
+  let x: { key: string; partition: number; preferenceList: Array<{ node: string; role: string; status: string }>; replicas: Replica[]; hints: Array<{ target: string; holder: string }> } & Record<string, unknown>;
+  try {
+    x = JSON.parse(text) as typeof x;
+  } catch {
+    throw new ShoalError('DECODE', 'the server answered /v1/explain with something that is not JSON');
+  }
+  io.stdout.write(`key ${x.key}  partition ${x.partition}\n`);
+  for (const [k, v] of Object.entries(x)) {
+    if (['key', 'partition', 'preferenceList', 'replicas', 'hints'].includes(k)) continue;
+    io.stdout.write(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+  }
+  io.stdout.write('\npreference list\n');
+  io.stdout.write(table([['#', 'NODE', 'ROLE', 'STATUS'], ...x.preferenceList.map((p, i) => [String(i + 1), p.node, p.role, p.status])]));
+  io.stdout.write('\nreplicas (read without repair)\n');
+  const rows = [['NODE', 'ROLE', 'STATUS', 'ANSWER', 'VERSIONS (actor:counter bytes time)']];
+  for (const r of x.replicas) {
+    const versions = r.versions ?? [];
+    const answer = !r.ok ? `no answer: ${r.error ?? ''}` : versions.length === 0 ? 'holds nothing' : `${versions.length} version${versions.length > 1 ? 's' : ''}${r.tombstone === true ? ' (tombstone)' : ''}`;
+    const first = versions[0];
+    const fmt = (v: NonNullable<typeof first>): string => `${v.actor}:${v.counter} ${v.tombstone ? 'tombstone' : `${v.bytes} B`} ${new Date(v.ts).toISOString()}`;
+    rows.push([r.node, r.role, r.status, answer, first === undefined ? '-' : fmt(first)]);
+    for (const v of versions.slice(1)) rows.push(['', '', '', '', fmt(v)]);
+  }
+  io.stdout.write(table(rows));
+  io.stdout.write(x.hints.length === 0 ? '\nno hints pending for this key on this node\n' : `\nhints pending: ${x.hints.map((h) => `for ${h.target} held by ${h.holder}`).join('; ')}\n`);
   return EXIT.ok;
 }
 

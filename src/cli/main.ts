@@ -3,7 +3,7 @@
  */
 import { ShoalError } from '../errors/index.js';
 import { runBench } from './bench.js';
-import { runDel, runGet, runLeave, runPut, runRing, runStatus } from './commands.js';
+import { runDel, runExplain, runGet, runLeave, runPut, runRing, runStatus } from './commands.js';
 import { runDev } from './dev.js';
 import { EXIT, processIo, type CliIo } from './io.js';
 import { runStart } from './start.js';
@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   del: runDel,
   status: runStatus,
   ring: runRing,
+  explain: runExplain,
   leave: runLeave,
   bench: runBench,
 };

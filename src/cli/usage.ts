@@ -10,6 +10,7 @@ commands:
   del KEY         delete a key
   status          cluster members and hints
   ring            partition owners
+  explain KEY     why a key looks as it does: partition, replicas, versions, hints
   leave           ask a node to hand off its partitions and stop
   bench           load generator
 
@@ -97,17 +98,29 @@ ${CLIENT_FLAGS}  --context TOKEN        context from an earlier read
 `,
   status: `usage: shoal status [flags]
 
-Shows the node's view of the cluster: members, their status, pending hints.
+Shows the node's view of the cluster, the facts its dashboard shows: members with
+status, gossip versions (incarnation, heartbeat), hints held for each and replica
+latency; anti-entropy and transfer state when the node reports them.
 
 ${CLIENT_FLAGS}  --timeout-ms MS        request timeout
-  --json                 print the raw JSON
+  --json                 print /v1/status as JSON (with the dashboard's overview when available)
 `,
   ring: `usage: shoal ring [flags]
 
-Shows each partition's owners in preference order, and partitions per node.
+Shows each partition's owners in preference order, partitions per node, and which
+fallback stands in for an owner that is not up.
 
 ${CLIENT_FLAGS}  --timeout-ms MS        request timeout
-  --json                 print the raw JSON
+  --json                 print the ring as JSON (with stand-ins when available)
+`,
+  explain: `usage: shoal explain KEY [flags]
+
+Why a key looks as it does: its partition, its preference list with each node's
+status, every replica's stored versions (dots, siblings, tombstone) read without
+repairing anything, and the hints this node holds for it.
+
+${CLIENT_FLAGS}  --timeout-ms MS        how long to wait for the replicas
+  --json                 print the raw JSON of GET /v1/explain/KEY
 `,
   leave: `usage: shoal leave [flags]
 
