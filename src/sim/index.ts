@@ -1,0 +1,13 @@
+/**
+ * # The deterministic cluster simulator
+ * (essay written below)
+ */
+export { runPlan, runSeed } from './run.js';
+export type { RunOptions, SimResult } from './run.js';
+export { planFromSeed, partitionPairs, onewayPairs, nodeId, keyName, opCount } from './plan.js';
+export type { Plan, PlanOptions, NetworkPlan, OpPlan, OpKind, FaultPlan, PartitionShape } from './plan.js';
+export { brokenComponents, isBrokenName } from './broken.js';
+export type { BrokenName } from './broken.js';
+export type { Violation } from './history.js';
+export { World } from './world.js';
+export type { WorldStats } from './world.js';
