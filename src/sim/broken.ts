@@ -1,6 +1,10 @@
 import * as vc from '../vclock/index.js';
 import type { DVVSet, Entry } from '../vclock/types.js';
 import type { NodeHooks } from '../node/index.js';
+import type { Random } from '../env/index.js';
+import type { LinkHandler, MessageHandler, RefusedHandler, Transport, TransportStats } from '../transport/index.js';
+import { createPeerCodec } from '../wire/index.js';
+import * as cfg from '../config/index.js';
 
 /**
  * Deliberately broken components, injected through the same seams the simulator uses for
@@ -11,14 +15,29 @@ import type { NodeHooks } from '../node/index.js';
  * - `lossy-engine`: the storage engine acknowledges one batch in a hundred without
  *   writing it.
  * - `ack-before-store`: a replica acknowledges a write before its store has it.
- * - `forgetful-handoff`: a fallback accepts hints and forgets them.
+ * - `phantom-acks`: the coordinator's transport answers one replica write in ten with an
+ *   acknowledgement of its own, without sending it (a coordinator that counts acks it
+ *   never got).
+ * - `forgetful-handoff`: a fallback accepts hints and forgets them. The node's partition
+ *   sweep pushes every fallback copy to the primaries anyway, so this one breaks nothing
+ *   a client can observe; it is kept to show that, and left out of the "bites" test.
  * - `sibling-dropping-merge`: the replica merge silently drops one of two or more siblings.
  * - `tombstone-losing-merge`: the merge prefers live values over a tombstone, whatever
  *   the clocks say, so deletes come undone.
  *
  * (`skip-antientropy-repair` joins the list once the node runs anti-entropy.)
  */
-export const brokenComponents = ['lossy-engine', 'ack-before-store', 'forgetful-handoff', 'sibling-dropping-merge', 'tombstone-losing-merge'] as const;
+export const brokenComponents = [
+  'lossy-engine',
+  'ack-before-store',
+  'phantom-acks',
+  'sibling-dropping-merge',
+  'tombstone-losing-merge',
+  'forgetful-handoff',
+] as const;
+
+/** The broken components the checker must report (see forgetful-handoff above for the one it cannot). */
+export const observableBrokenComponents: readonly BrokenName[] = brokenComponents.filter((b) => b !== 'forgetful-handoff');
 
 export type BrokenName = (typeof brokenComponents)[number];
 
@@ -56,4 +75,59 @@ function preferLive(a: DVVSet, b: DVVSet): DVVSet {
   if (vc.isTombstone(a) && live(b)) return b;
   if (vc.isTombstone(b) && live(a)) return a;
   return vc.sync(a, b);
+}
+
+/** Deliberately broken: a transport that acknowledges one replica write (rput) in ten without sending it. */
+export class PhantomAckTransport implements Transport {
+  private readonly codec = createPeerCodec({ maxValueBytes: cfg.maxValueBytesDefault });
+  faked = 0;
+  constructor(
+    private readonly inner: Transport,
+    private readonly random: Random,
+  ) {}
+  get self(): string {
+    return this.inner.self;
+  }
+  setPeer(id: string, address: string): void {
+    this.inner.setPeer(id, address);
+  }
+  connectSeed(address: string): Promise<string> {
+    return this.inner.connectSeed(address);
+  }
+  removePeer(id: string): void {
+    this.inner.removePeer(id);
+  }
+  send(to: string, payload: Uint8Array): boolean {
+    return this.inner.send(to, payload);
+  }
+  request(to: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.random.int(10) === 0) {
+      let isPut = false;
+      try {
+        isPut = this.codec.decode(payload).t === 'rput';
+      } catch {
+        isPut = false;
+      }
+      if (isPut) {
+        this.faked++;
+        return Promise.resolve(this.codec.encode({ t: 'rput_ok' }));
+      }
+    }
+    return this.inner.request(to, payload, timeoutMs);
+  }
+  onMessage(handler: MessageHandler): void {
+    this.inner.onMessage(handler);
+  }
+  onLink(handler: LinkHandler): void {
+    this.inner.onLink(handler);
+  }
+  onRefused(handler: RefusedHandler): void {
+    this.inner.onRefused(handler);
+  }
+  stats(): TransportStats {
+    return this.inner.stats();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

@@ -6,7 +6,7 @@ import { MemoryBacking, MemoryEngine, type Engine } from '../store/index.js';
 import { MemoryNetwork, type MemoryTransport } from '../transport/index.js';
 import { ShoalNode, silentLogger } from '../node/index.js';
 import type { ReadResult, WriteResult } from '../api/types.js';
-import { brokenHooks, type BrokenName } from './broken.js';
+import { PhantomAckTransport, brokenHooks, type BrokenName } from './broken.js';
 import { History, coversDot, valueText, type WriteRecord } from './history.js';
 import { keyName, nodeId, type FaultPlan, type OpPlan, type Plan } from './plan.js';
 import { ForgetfulStore, LossyEngine, NodeTimers, ObservedStore, SlowDiskEngine, durableObject } from './storage.js';
@@ -42,8 +42,12 @@ export interface WorldStats {
   faults: number;
   crashes: number;
   opsStarted: number;
-  opsAcked: number;
-  opsFailed: number;
+  /** Writes (puts, deletes) the client saw acknowledged. */
+  writesAcked: number;
+  /** Reads that answered. */
+  readsAnswered: number;
+  /** Requests that failed or timed out (unavailable, refused, crashed under the client). */
+  requestsFailed: number;
   events: number;
 }
 
@@ -79,8 +83,9 @@ export class World {
     faults: 0,
     crashes: 0,
     opsStarted: 0,
-    opsAcked: 0,
-    opsFailed: 0,
+    writesAcked: 0,
+    readsAnswered: 0,
+    requestsFailed: 0,
     events: 0,
   };
   readonly slots: Slot[];
@@ -254,7 +259,7 @@ export class World {
         seeds: this.slots.filter((s) => s !== slot).map((s) => addressOf(s.index)),
         env,
         store,
-        transport: life.transport,
+        transport: this.options.broken === 'phantom-acks' ? new PhantomAckTransport(life.transport, slot.random.fork()) : life.transport,
         log: silentLogger,
         ...(hooks ? { hooks } : {}),
       });
@@ -419,13 +424,14 @@ export class World {
     this.history.keys.add(key);
     const out = await this.call(slot, (node) => node.get(key, q > 0 ? { r: q, timeoutMs: cfg.simRequestTimeoutMs } : { timeoutMs: cfg.simRequestTimeoutMs }));
     if (out.ok) {
+      this.stats.readsAnswered++;
       const values = out.value.siblings.map((s) => valueText(s.value));
       this.record(`${tag} read ${JSON.stringify(values)} ${out.value.context ?? '-'}`);
       this.checkRead(tag, key, values);
       contexts.set(key, out.value.context);
     } else {
       this.record(`${tag} read failed ${out.error}`);
-      this.stats.opsFailed++;
+      this.stats.requestsFailed++;
     }
     return out;
   }
@@ -436,12 +442,12 @@ export class World {
     const opts = { timeoutMs: cfg.simRequestTimeoutMs, ...(q > 0 ? { w: q } : {}), ...(context ? { context } : {}) };
     const out = await this.call(slot, (node): Promise<WriteResult> => (value === null ? node.del(key, opts) : node.put(key, encoder.encode(value), opts)));
     if (out.ok) {
-      this.stats.opsAcked++;
+      this.stats.writesAcked++;
       this.record(`${tag} ${value === null ? 'del' : 'put'} ok ${out.value.context}`);
       rec.acked = vc.decodeContext(out.value.context);
       this.checkAckDurable(tag, rec);
     } else {
-      this.stats.opsFailed++;
+      this.stats.requestsFailed++;
       this.record(`${tag} ${value === null ? 'del' : 'put'} failed ${out.error}`);
     }
   }
