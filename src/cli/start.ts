@@ -251,6 +251,7 @@ export async function runStart(argv: string[], io: CliIo, startNode?: StartNode,
     const selfStop = node.stopped === undefined ? new Promise<never>(() => undefined) : node.stopped.then(() => 'self' as const);
     const why = await Promise.race([stopRequested.then(() => 'signal' as const), selfStop]);
     if (why === 'self') {
+      await node.stop();
       io.stderr.write(`shoal: node ${options.id} stopped by itself\n`);
       return EXIT.ok;
     }

@@ -12,6 +12,7 @@ export * from './transport.js';
 export * from './gossip.js';
 export * from './coordinator.js';
 export * from './handoff.js';
+export * from './transfer.js';
 export * from './antientropy.js';
 export * from './api.js';
 export * from './client.js';

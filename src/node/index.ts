@@ -54,10 +54,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     limits: { payloadBytesMax: frameLimits({ maxValueBytes: options.maxValueBytes }).peerFrameBytesMax },
   });
   let fatal: (err: ShoalError) => void = () => {};
+  let leftCluster: () => void = () => {};
   const stoppedByItself = new Promise<void>((resolve) => {
     fatal = (err) => {
       log('fatal', { code: err.code, message: err.message }, 'error');
       process.stderr.write(`shoal: ${err.message}\n`);
+      resolve();
+    };
+    leftCluster = () => {
+      process.stderr.write(`shoal: node ${options.id} has left the cluster\n`);
       resolve();
     };
   });
@@ -106,6 +111,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     transport,
     log,
     onFatal: (err) => fatal(err),
+    onLeft: () => leftCluster(),
   });
   try {
     await node.start();

@@ -7,7 +7,7 @@ import type { RingState } from '../ring/types.js';
  * serving with the ownership it last knew while gossip catches up.
  */
 export function encodeRing(ring: RingState): Uint8Array {
-  return encode({ v: 1, q: ring.partitions, version: ring.version, claimant: ring.claimant, owners: ring.owners });
+  return encode({ v: 1, q: ring.partitions, version: ring.version, claimant: ring.claimant, owners: ring.owners, next: ring.next ?? null });
 }
 
 export function decodeRing(bytes: Uint8Array): RingState {
@@ -17,7 +17,7 @@ export function decodeRing(bytes: Uint8Array): RingState {
   } catch (err) {
     throw new ShoalError('CORRUPT', 'the persisted ring does not decode', { cause: err });
   }
-  const r = raw as { v?: unknown; q?: unknown; version?: unknown; claimant?: unknown; owners?: unknown };
+  const r = raw as { v?: unknown; q?: unknown; version?: unknown; claimant?: unknown; owners?: unknown; next?: unknown };
   if (
     r.v !== 1 ||
     typeof r.q !== 'number' ||
@@ -28,6 +28,10 @@ export function decodeRing(bytes: Uint8Array): RingState {
     !r.owners.every((o) => typeof o === 'string')
   ) {
     throw new ShoalError('CORRUPT', 'the persisted ring has the wrong shape');
+  }
+  const next = r.next;
+  if (Array.isArray(next) && next.length === r.q && next.every((o) => typeof o === 'string')) {
+    return { partitions: r.q, version: r.version, claimant: r.claimant, owners: r.owners as string[], next: next as string[] };
   }
   return { partitions: r.q, version: r.version, claimant: r.claimant, owners: r.owners as string[] };
 }

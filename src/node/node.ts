@@ -26,6 +26,7 @@ import type {
 } from '../api/types.js';
 import type { Logger } from './log.js';
 import { decodeRing, encodeRing } from './meta.js';
+import { TransferManager } from './transfers.js';
 
 export interface NodeDeps {
   readonly id: string;
@@ -43,6 +44,8 @@ export interface NodeDeps {
   readonly log: Logger;
   /** Called when the node cannot go on (e.g. every seed refused our cluster settings). */
   readonly onFatal?: (err: ShoalError) => void;
+  /** Called once the node has left the cluster (after `leave()`); the process should stop. */
+  readonly onLeft?: () => void;
   /** Seams for the simulator's deliberately broken components; production leaves them unset. */
   readonly hooks?: NodeHooks;
 }
@@ -113,6 +116,9 @@ export class ShoalNode implements KvService {
   private readonly health: PeerHealth;
   private readonly handoff: HandoffScheduler;
   private tickTimer: TimerHandle | undefined;
+  private transferTimer: TimerHandle | undefined;
+  private readonly transfers: TransferManager;
+  private leaving: 'no' | 'handing-off' | 'left' = 'no';
   private handoffTimer: TimerHandle | undefined;
   private seedTimer: TimerHandle | undefined;
   private stopped = false;
@@ -158,6 +164,25 @@ export class ShoalNode implements KvService {
       },
       cfg.peerHealthMax,
     );
+    this.transfers = new TransferManager({
+      id: deps.id,
+      n: deps.n,
+      partitions: deps.partitions,
+      env: deps.env,
+      store: deps.store,
+      log: deps.log,
+      reachable: (node) => this.reachable(node),
+      request: (to, msg, timeoutMs) => this.requestPeer(to, msg, timeoutMs),
+      merge: (partition, key, obj) => this.applyReplicaWrite(partition, key, obj, undefined),
+      ring: () => this.ringIndex?.ring,
+      setReady: (version) => {
+        if (this.gossip.readyVersion(this.id) < version) {
+          this.log('transfers_ready', { version });
+          this.perform(this.gossip.setReady(version, this.now()));
+        }
+      },
+      removed: () => {},
+    });
     this.handoff = new HandoffScheduler(
       {
         batchMax: cfg.handoffBatchMax,
@@ -192,7 +217,7 @@ export class ShoalNode implements KvService {
       self: { id: this.id, address: this.deps.address },
       n: this.n,
       partitions: this.partitions,
-      ring: { claim, compare: compareRings },
+      ring: { claim, compare: compareRings, gainers: (ring) => TransferManager.gainers(ring, this.n) },
       random: this.env.random,
       now,
       restored: restoredRing ? { incarnation, ring: restoredRing } : { incarnation },
@@ -207,6 +232,7 @@ export class ShoalNode implements KvService {
     this.log('node_started', { address: this.deps.address, actor: this.actor, incarnation, seeds: this.deps.seeds });
     this.scheduleTick();
     this.scheduleHandoff();
+    this.scheduleTransfers();
     if (this.deps.seeds.length > 0) this.joinSeeds(cfg.seedRetryMs);
     else {
       this.joined = true;
@@ -217,9 +243,24 @@ export class ShoalNode implements KvService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer]) if (t) this.env.timers.clearTimeout(t);
+    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer, this.transferTimer]) if (t) this.env.timers.clearTimeout(t);
+    this.transfers.stop();
     await this.ringPersist.catch(() => {});
     this.log('node_stopping', {});
+  }
+
+  private scheduleTransfers(): void {
+    if (this.stopped) return;
+    this.transferTimer = this.env.timers.setTimeout(() => {
+      if (this.stopped) return;
+      try {
+        this.transfers.tick();
+        if (this.leaving === 'handing-off') void this.checkLeft();
+      } catch (err) {
+        this.log('transfer_tick_failed', { err }, 'error');
+      }
+      this.scheduleTransfers();
+    }, cfg.transferTickMs);
   }
 
   private scheduleTick(): void {
@@ -481,6 +522,15 @@ export class ShoalNode implements KvService {
     const context = vc.encodeContext(vc.join(after));
     const wire = vc.toWire(after);
     const others = targets.filter((t) => t.node !== this.id);
+    // During a membership change the pending owners get every write too (not counted for
+    // W), so what they pulled never falls behind.
+    const extras = this.transfers.extraTargets(partition, new Set(targets.map((t) => t.node)));
+    for (const node of extras) {
+      if (!this.reachable(node)) continue;
+      this.requestPeer(node, { t: 'rput', p: partition, k: key, o: wire }, timeoutMs).catch((err) =>
+        this.log('pending_owner_write_failed', { peer: node, key, err }, 'debug'),
+      );
+    }
 
     return new Promise<WriteResult>((resolve, reject) => {
       let answered = false;
@@ -728,6 +778,19 @@ export class ShoalNode implements KvService {
           );
         return;
       }
+      case 'xfer_pull': {
+        const m = msg;
+        this.transfers.serve(m.p, m.after, m.limit).then(answer, (err) => answer(errorMsg(err)));
+        return;
+      }
+      case 'xfer_push': {
+        const m = msg;
+        Promise.all(m.items.map(([k, o]) => this.checkPartition(m.p, k).then(() => this.applyReplicaWrite(m.p, k, vc.fromWire(o), undefined)))).then(
+          () => answer({ t: 'xfer_push_ok' }),
+          (err) => answer(errorMsg(err)),
+        );
+        return;
+      }
       default:
         // Answers (rput_ok, rget_ok, fput_ok, err) only ever arrive as replies to our requests.
         if (reply) answer({ t: 'err', code: 'BAD_REQUEST', msg: `unexpected message ${msg.t}` });
@@ -803,7 +866,9 @@ export class ShoalNode implements KvService {
       partitions: this.partitions,
       members,
       hints: { pending: this.store.hintsPending(), byTarget },
-      ring: ring ? { version: ring.version, claimant: ring.claimant } : null,
+      ring: ring ? { version: ring.version, claimant: ring.claimant, pending: ring.next !== undefined } : null,
+      transfers: this.transfers.view(),
+      leaving: this.leaving !== 'no',
       counters: { ...this.counters },
       store: this.store.stats(),
     };
@@ -827,8 +892,36 @@ export class ShoalNode implements KvService {
     };
   }
 
+  /**
+   * Graceful leave: declare `leaving` (the claimant moves our partitions away through a
+   * pending ring), hand off whatever we still hold, then declare `left` and stop.
+   */
   async leave(): Promise<void> {
-    throw new ShoalError('UNAVAILABLE', 'leaving arrives with the membership-change work; stop the node instead');
+    if (this.leaving !== 'no') return;
+    this.leaving = 'handing-off';
+    this.log('leaving', {});
+    this.perform(this.gossip.leave(this.now()));
+  }
+
+  private checkingLeft = false;
+
+  private async checkLeft(): Promise<void> {
+    if (this.checkingLeft || this.leaving !== 'handing-off') return;
+    this.checkingLeft = true;
+    try {
+      const ring = this.ringIndex?.ring;
+      if (!ring || ring.next) return;
+      if (ring.owners.includes(this.id)) return;
+      if (this.store.hintsPending() > 0) return;
+      if (await this.transfers.holdsForeignData()) return;
+      this.leaving = 'left';
+      this.log('left', {});
+      this.perform(this.gossip.left(this.now()));
+      // Give the `left` record a few gossip rounds to spread before the process goes.
+      this.env.timers.setTimeout(() => this.deps.onLeft?.(), cfg.leaveLingerMs);
+    } finally {
+      this.checkingLeft = false;
+    }
   }
 
   /**

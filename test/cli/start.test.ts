@@ -186,7 +186,7 @@ describe('runStart', () => {
     expect(io.err()).toMatch(/already stopping/);
   });
 
-  it('returns 0 when the node stops by itself (a finished leave), without calling stop()', async () => {
+  it('returns 0 when the node stops by itself (a finished leave), after closing it with stop()', async () => {
     const signals = new EventEmitter();
     const io = captureIo({ cwd: dir });
     let finish: () => void = () => undefined;
@@ -195,7 +195,8 @@ describe('runStart', () => {
     await expect.poll(() => signals.listenerCount('SIGINT')).toBe(1);
     finish();
     expect(await running).toBe(0);
-    expect(stops).toBe(0);
+    // The node left the cluster on its own, but its sockets and store still need closing.
+    expect(stops).toBe(1);
     expect(io.err()).toContain('stopped by itself');
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });

@@ -71,6 +71,11 @@ export class Cluster {
   }
 
   async start(): Promise<void> {
+    await this.startSome(this.options.nodes);
+  }
+
+  /** Prepares all nodes but spawns only the first `count` (the rest can join later with spawn(i)). */
+  async startSome(count: number): Promise<void> {
     const host = this.options.host ?? '127.0.0.1';
     const ports: number[] = [];
     for (let i = 0; i < this.options.nodes; i++) ports.push(await freePort(host));
@@ -82,8 +87,8 @@ export class Cluster {
       const args = ['start', '--host', host, '--port', String(port), '--data', dataDir, '--secret-file', this.secretFile, ...(i > 0 ? ['--seeds', seed] : []), ...(this.options.extraArgs ?? [])];
       this.nodes.push({ id, host, port, dataDir, args, proc: undefined, logs: [], url: `http://${host}:${port}` });
     }
-    for (let i = 0; i < this.nodes.length; i++) this.spawn(i);
-    await Promise.all(this.nodes.map((_, i) => this.waitHealthy(i)));
+    for (let i = 0; i < count; i++) this.spawn(i);
+    await Promise.all(this.nodes.slice(0, count).map((_, i) => this.waitHealthy(i)));
   }
 
   spawn(i: number, extra: string[] = []): void {
@@ -115,13 +120,18 @@ export class Cluster {
     }, timeoutMs);
   }
 
-  async waitConverged(timeoutMs = 20_000): Promise<void> {
-    const all = Object.fromEntries(this.nodes.map((n) => [n.id, 'up']));
-    for (let i = 0; i < this.nodes.length; i++) if (this.isRunning(i)) await this.waitMembers(i, all, timeoutMs);
+  async waitConverged(which?: number[], timeoutMs = 20_000): Promise<void> {
+    const idx = which ?? this.nodes.map((_, i) => i);
+    const all = Object.fromEntries(idx.map((i) => [this.nodes[i]!.id, 'up']));
+    for (const i of idx) if (this.isRunning(i)) await this.waitMembers(i, all, timeoutMs);
     // Same ring everywhere.
     await waitFor('all nodes agree on the ring', async () => {
       const rings = await Promise.all(this.nodes.filter((_, i) => this.isRunning(i)).map(async (n) => JSON.stringify(await (await fetch(`${n.url}/v1/ring`)).json())));
-      return rings.every((r) => r === rings[0]) && !rings[0]!.includes('"partitions":[]');
+      if (!(rings.every((r) => r === rings[0]) && !rings[0]!.includes('"partitions":[]'))) return false;
+      // Settled: no membership change pending, and every member owns partitions.
+      const s = (await (await fetch(`${this.nodes[idx[0]!]!.url}/v1/status`)).json()) as { ring: { pending?: boolean } | null };
+      const owners = new Set((JSON.parse(rings[0]!) as { partitions: Array<{ owners: string[] }> }).partitions.flatMap((p) => p.owners));
+      return s.ring?.pending !== true && idx.every((i) => owners.has(this.nodes[i]!.id));
     }, timeoutMs);
   }
 
@@ -145,7 +155,13 @@ export class Cluster {
     await this.waitHealthy(i);
   }
 
+  /** The last log lines of every node (for failure messages). */
+  tail(lines = 30): string {
+    return this.nodes.map((n) => `--- ${n.id}\n${n.logs.slice(-lines).join('\n')}`).join('\n');
+  }
+
   async stop(): Promise<void> {
+    if (process.env['SHOAL_TEST_LOGS']) process.stderr.write(this.tail(200) + '\n');
     await Promise.all(this.nodes.map((_, i) => this.kill(i, 'SIGTERM')));
     rmSync(this.dir, { recursive: true, force: true });
   }
