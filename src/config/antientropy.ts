@@ -88,3 +88,16 @@ export const aeForegroundLatencyTargetMs = 100;
  * apart through a bug or a disk error, and only a rebuild would notice.
  */
 export const aeTreeRebuildIntervalMs = 7 * 24 * 3600 * 1000;
+
+/** How often the node asks the scheduler for exchanges, ms. */
+export const aeTickMs = 250;
+/** Keys per store scan page when rebuilding a tree or answering ae_keys. */
+export const aeRebuildPageKeys = 1_000;
+/** Keys repaired concurrently in one batch (each batch draws that many repair tokens). */
+export const aeRepairBatchKeys = 32;
+/** Wait when the repair bucket is empty (or repair is paused for foreground latency), ms. */
+export const aeRepairWaitMs = 100;
+/** Timeout of one anti-entropy request to a peer, ms. */
+export const aeRequestTimeoutMs = 5_000;
+/** Foreground request durations kept to estimate the recent p99 that pauses background work. */
+export const foregroundLatencySamples = 512;

@@ -27,6 +27,8 @@ import type {
 import type { Logger } from './log.js';
 import { decodeRing, encodeRing } from './meta.js';
 import { TransferManager } from './transfers.js';
+import { AntiEntropyDriver } from './antientropy.js';
+import { REMOVE, type UpdateFn } from '../store/index.js';
 
 export interface NodeDeps {
   readonly id: string;
@@ -118,6 +120,11 @@ export class ShoalNode implements KvService {
   private tickTimer: TimerHandle | undefined;
   private transferTimer: TimerHandle | undefined;
   private readonly transfers: TransferManager;
+  private readonly ae: AntiEntropyDriver;
+  private aeTimer: TimerHandle | undefined;
+  /** Recent foreground request durations (ms), a ring buffer for the p99 that pauses background work. */
+  private readonly latencies = new Float64Array(cfg.foregroundLatencySamples);
+  private latencyCount = 0;
   private leaving: 'no' | 'handing-off' | 'left' = 'no';
   private handoffTimer: TimerHandle | undefined;
   private seedTimer: TimerHandle | undefined;
@@ -181,7 +188,23 @@ export class ShoalNode implements KvService {
           this.perform(this.gossip.setReady(version, this.now()));
         }
       },
-      removed: () => {},
+      removeIfEqual: async (partition, key, pushed) => {
+        const res = await this.updateObject(partition, key, (cur) => (cur !== undefined && vc.equals(cur, pushed) ? REMOVE : undefined));
+        return res.changed;
+      },
+    });
+    this.ae = new AntiEntropyDriver({
+      id: deps.id,
+      partitions: deps.partitions,
+      env: deps.env,
+      store: deps.store,
+      log: deps.log,
+      reachable: (node) => this.reachable(node),
+      request: (to, msg, timeoutMs) => this.requestPeer(to, msg, timeoutMs),
+      merge: (partition, key, obj) => this.applyReplicaWrite(partition, key, obj, undefined),
+      replicas: () => this.aeReplicas(),
+      p99Ms: () => this.foregroundP99(),
+      skipRepair: deps.hooks?.skipAntiEntropyRepair === true,
     });
     this.handoff = new HandoffScheduler(
       {
@@ -233,6 +256,8 @@ export class ShoalNode implements KvService {
     this.scheduleTick();
     this.scheduleHandoff();
     this.scheduleTransfers();
+    this.scheduleAntiEntropy();
+    void this.ae.rebuildAll().catch((err) => this.log('antientropy_rebuild_failed', { err }, 'error'));
     if (this.deps.seeds.length > 0) this.joinSeeds(cfg.seedRetryMs);
     else {
       this.joined = true;
@@ -243,10 +268,67 @@ export class ShoalNode implements KvService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer, this.transferTimer]) if (t) this.env.timers.clearTimeout(t);
+    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer, this.transferTimer, this.aeTimer]) if (t) this.env.timers.clearTimeout(t);
     this.transfers.stop();
+    this.ae.stop();
     await this.ringPersist.catch(() => {});
     this.log('node_stopping', {});
+  }
+
+  private scheduleAntiEntropy(): void {
+    if (this.stopped) return;
+    this.aeTimer = this.env.timers.setTimeout(() => {
+      if (this.stopped) return;
+      try {
+        this.ae.tick();
+      } catch (err) {
+        this.log('antientropy_tick_failed', { err }, 'error');
+      }
+      this.scheduleAntiEntropy();
+    }, cfg.aeTickMs);
+  }
+
+  /** Partitions this node is a current primary of, with the other primaries: the anti-entropy pairs. */
+  private aeReplicas(): Array<{ partition: number; peers: string[] }> {
+    const index = this.ringIndex;
+    if (!index) return [];
+    const out: Array<{ partition: number; peers: string[] }> = [];
+    for (let p = 0; p < this.partitions; p++) {
+      const primaries = index.preferenceList(p).primaries;
+      if (!primaries.includes(this.id)) continue;
+      out.push({ partition: p, peers: primaries.filter((x) => x !== this.id) });
+    }
+    return out;
+  }
+
+  private recordLatency(ms: number): void {
+    this.latencies[this.latencyCount % this.latencies.length] = ms;
+    this.latencyCount++;
+  }
+
+  /** p99 of the recent foreground requests, ms (undefined until there are some). */
+  private foregroundP99(): number | undefined {
+    const n = Math.min(this.latencyCount, this.latencies.length);
+    if (n < 20) return undefined;
+    const sorted = Array.from(this.latencies.subarray(0, n)).sort((a, b) => a - b);
+    return sorted[Math.min(n - 1, Math.floor(n * 0.99))];
+  }
+
+  /**
+   * Every local object write goes through here, so the anti-entropy tree of the partition
+   * follows each change (and a tree rebuild knows which writes are still in flight).
+   */
+  private async updateObject(partition: number, key: string, fn: UpdateFn, options?: { hint?: string; now?: number }) {
+    this.ae.writing(partition);
+    let res;
+    try {
+      res = await this.store.update(partition, key, fn, options);
+    } catch (err) {
+      this.ae.failed(partition);
+      throw err;
+    }
+    this.ae.written(partition, key, res.before, res.after, res.changed);
+    return res;
   }
 
   private scheduleTransfers(): void {
@@ -451,10 +533,12 @@ export class ShoalNode implements KvService {
     const self = plan.targets.find((t) => t.node === this.id);
     if (!self && mayForward) return this.forwardWrite(key, value, options.context ?? null, w, timeoutMs, plan.targets);
     this.inFlight++;
+    const started = this.now();
     try {
       return await this.coordinateWrite({ key, partition, value, context, w, timeoutMs, targets: plan.targets, uncovered: plan.uncovered });
     } finally {
       this.inFlight--;
+      this.recordLatency(this.now() - started);
     }
   }
 
@@ -504,7 +588,7 @@ export class ShoalNode implements KvService {
     const sibling: Sibling = { value: req.value, ts: wall };
     const proposal = vc.fresh(req.context, sibling);
     const actor = this.actor;
-    const { after } = await this.store.update(
+    const { after } = await this.updateObject(
       partition,
       key,
       (current) => {
@@ -602,12 +686,14 @@ export class ShoalNode implements KvService {
     const contactAll = this.env.random.float() < cfg.readRepairChance;
     const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: this.merge, equals: vc.equals, empty: vc.empty }, contactAll);
     this.inFlight++;
+    const started = this.now();
     try {
       const merged = await this.runRead(quorum, partition, key, r, timeoutMs);
       const live = vc.liveSiblings(merged);
       return { siblings: live, context: vc.siblingCount(merged) === 0 && merged.entries.length === 0 ? null : vc.encodeContext(vc.join(merged)) };
     } finally {
       this.inFlight--;
+      this.recordLatency(this.now() - started);
     }
   }
 
@@ -706,7 +792,7 @@ export class ShoalNode implements KvService {
   private async applyReplicaWrite(partition: number, key: string, incoming: DVVSet, hint: string | undefined): Promise<void> {
     this.counters.replicaWrites++;
     const wall = this.env.clock.now();
-    await this.store.update(
+    await this.updateObject(
       partition,
       key,
       (current) => {
@@ -776,6 +862,11 @@ export class ShoalNode implements KvService {
             (res) => answer({ t: 'fput_ok', ctx: res.context }),
             (err) => answer(errorMsg(err)),
           );
+        return;
+      }
+      case 'ae_levels':
+      case 'ae_keys': {
+        this.ae.answer(msg).then(answer, (err) => answer(errorMsg(err)));
         return;
       }
       case 'xfer_pull': {
@@ -868,6 +959,7 @@ export class ShoalNode implements KvService {
       hints: { pending: this.store.hintsPending(), byTarget },
       ring: ring ? { version: ring.version, claimant: ring.claimant, pending: ring.next !== undefined } : null,
       transfers: this.transfers.view(),
+      antiEntropy: { paused: this.ae.paused, keysRepaired: this.ae.keysRepaired, partitions: this.ae.status() },
       leaving: this.leaving !== 'no',
       counters: { ...this.counters },
       store: this.store.stats(),
@@ -967,7 +1059,19 @@ export class ShoalNode implements KvService {
       const list = await this.store.hints(target, Math.min(count, cfg.hintsExplainScanMax));
       for (const h of list) if (h.key === key && h.partition === partition) hints.push({ target, ts: h.ts, holder: this.id });
     }
-    return { key, partition, preferenceList: list, replicas: replicas.filter((r) => r.role === 'primary' || (r.versions?.length ?? 0) > 0 || !r.ok), hints };
+    // Whether the key's Merkle segment matches on each other primary (null: unknown or tree not ready).
+    const segmentInSync: Record<string, boolean | null> = {};
+    if (pref.primaries.includes(this.id)) {
+      await Promise.all(
+        pref.primaries
+          .filter((node) => node !== this.id)
+          .map(async (node) => {
+            segmentInSync[node] = statusOf(node) === 'up' ? await this.ae.segmentInSync(partition, key, node) : null;
+          }),
+      );
+    }
+    const merkle = { segment: this.ae.tree(partition).segmentOf(key), inSync: segmentInSync };
+    return { key, partition, preferenceList: list, replicas: replicas.filter((r) => r.role === 'primary' || (r.versions?.length ?? 0) > 0 || !r.ok), hints, merkle };
   }
 
   /** Read-only internals for metrics and the dashboard. */

@@ -24,7 +24,7 @@ import * as vc from '../vclock/index.js';
 import type { DVVSet } from '../vclock/types.js';
 import { RingIndex } from '../ring/index.js';
 import type { RingState } from '../ring/types.js';
-import { REMOVE, type ObjectStore } from '../store/index.js';
+import type { ObjectStore } from '../store/index.js';
 import { TokenBucket } from '../hinted-handoff/index.js';
 import type { PeerMessage, TransferItem } from '../wire/messages.js';
 import type { Logger } from './log.js';
@@ -44,8 +44,8 @@ export interface TransferHost {
   ring(): RingState | undefined;
   /** Declares this node ready for pending ring `version`. */
   setReady(version: number): void;
-  /** The key was removed locally (anti-entropy trees follow every change). */
-  removed(partition: number, key: string, before: DVVSet): void;
+  /** Removes the key if its local copy still equals `pushed` (anti-entropy trees follow); true when removed. */
+  removeIfEqual(partition: number, key: string, pushed: DVVSet): Promise<boolean>;
 }
 
 /** A transfer in progress or just finished, as /v1/status shows it. */
@@ -317,8 +317,7 @@ export class TransferManager {
         const items: TransferItem[] = rows.map(([k, o]) => [k, vc.toWire(o)]);
         await Promise.all(targets.map((t) => this.host.request(t, { t: 'xfer_push', p, items }, cfg.transferRequestTimeoutMs)));
         for (const [key, pushed] of rows) {
-          const res = await this.host.store.update(p, key, (cur) => (cur !== undefined && vc.equals(cur, pushed) ? REMOVE : undefined));
-          if (res.changed && res.before) this.host.removed(p, key, res.before);
+          await this.host.removeIfEqual(p, key, pushed);
           job.keysDone++;
         }
         job.bytesDone += items.reduce((n, [, o]) => n + approxBytes(o), 0);
