@@ -19,7 +19,7 @@ describe('simulator properties', () => {
         const r = await runPlan(plan);
         if (r.violationCount > 0) throw new Error(`${formatFailure(r)}\n  plan: ${describePlan(plan)}`);
       }),
-      { numRuns: Number(process.env['SHOAL_SIM_FC_RUNS'] ?? 6), endOnFailure: true },
+      { numRuns: Number(process.env['SHOAL_SIM_FC_RUNS'] ?? 6), seed: Number(process.env['SHOAL_SIM_FC_SEED'] ?? 2026), endOnFailure: true },
     );
   }, 180_000);
 
