@@ -25,7 +25,8 @@ import * as cfg from '../config/index.js';
  * - `tombstone-losing-merge`: the merge prefers live values over a tombstone, whatever
  *   the clocks say, so deletes come undone.
  *
- * (`skip-antientropy-repair` joins the list once the node runs anti-entropy.)
+ * - `skip-antientropy-repair`: anti-entropy exchanges run but never repair, so replicas
+ *   that hinted handoff does not reach stay apart (the liveness phase catches it).
  */
 export const brokenComponents = [
   'lossy-engine',
@@ -33,6 +34,7 @@ export const brokenComponents = [
   'phantom-acks',
   'sibling-dropping-merge',
   'tombstone-losing-merge',
+  'skip-antientropy-repair',
   'forgetful-handoff',
 ] as const;
 
@@ -54,6 +56,8 @@ export function brokenHooks(name: BrokenName | undefined): NodeHooks | undefined
       return { sync: (a, b) => dropOneSibling(vc.sync(a, b)) };
     case 'tombstone-losing-merge':
       return { sync: preferLive };
+    case 'skip-antientropy-repair':
+      return { skipAntiEntropyRepair: true };
     default:
       return undefined;
   }

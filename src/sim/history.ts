@@ -26,6 +26,8 @@ export interface WriteRecord {
   readonly w: number;
   /** Set once the client got an acknowledgement: the context of the version written. */
   acked: VersionVector | undefined;
+  /** Set when a disk wipe destroyed every durable copy: the write is no longer owed. */
+  lost?: boolean;
 }
 
 type Dot = readonly [actor: string, n: number];
@@ -157,9 +159,14 @@ export class History {
     return w.value === null || this.dots.has(w.value) || w.acked !== undefined;
   }
 
-  /** Writes to `key` that certainly landed (acknowledged, or their value was seen in a store). */
+  /** Writes to `key` that certainly landed (acknowledged, or their value was seen in a store) and were not wiped out. */
   landed(key: string): WriteRecord[] {
-    return this.writes.filter((w) => w.key === key && (w.acked !== undefined || (w.value !== null && this.dots.has(w.value))));
+    return this.writes.filter((w) => w.key === key && w.lost !== true && (w.acked !== undefined || (w.value !== null && this.dots.has(w.value))));
+  }
+
+  /** A node lost its disk: its clocks start afresh. */
+  wiped(node: string): void {
+    for (const slot of [...this.lastStored.keys()]) if (slot.startsWith(`${node}\u0000`)) this.lastStored.delete(slot);
   }
 }
 

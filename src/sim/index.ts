@@ -9,7 +9,9 @@
  * a `SimClock` (its wall clock skewed), its own timers (which a crash kills and a pause
  * holds), a seeded `Random`, an `ObjectStore` on a `MemoryEngine` whose `MemoryBacking`
  * is the node's disk (it survives a crash; a new engine reopens it), and a transport on
- * one `MemoryNetwork`. Every frame goes through the network's delivery hook, where the
+ * one `MemoryNetwork`. A wipe replaces a node's disk with an empty one (a replaced
+ * machine): what only it held is gone, and the checker stops owing those writes; the
+ * rest anti-entropy must bring back. Every frame goes through the network's delivery hook, where the
  * seed decides: a per-path base latency plus exponential jitter, occasional spikes that
  * reorder, drops and duplicates. Partitions (halves, one node isolated, a bridge node
  * that sees both sides) cut links; one-way cuts drop a direction at delivery time, with
@@ -33,8 +35,9 @@
  * The *liveness* phase heals everything (links back, crashed nodes restarted, paused
  * ones resumed) and requires convergence within `simLivenessMaxMs`: every primary
  * replica of every key holds the same versions, no hints are pending, every node has
- * the same ring. Until the node runs anti-entropy, each liveness round also reads every
- * key at R=all so read repair can do its part.
+ * the same ring, and the primaries of every partition have the same Merkle root. No
+ * reads help: hinted handoff, the partition sweep and anti-entropy must do it alone
+ * (`livenessReads` adds R=all reads of every key per round, for comparison).
  *
  * What is checked (history.ts, run.ts). Every value a client writes is unique, so a value
  * found anywhere names its write, and the stores tell us its dot. While the run goes on:
@@ -49,7 +52,8 @@
  *
  * The checker must bite: broken.ts holds deliberately broken components, injected through
  * the same seams (an engine that loses a batch in a hundred, a replica that acks before
- * storing, a transport that invents acks, merges that drop a sibling or a tombstone), and
+ * storing, a transport that invents acks, merges that drop a sibling or a tombstone,
+ * anti-entropy that never repairs), and
  * test/sim runs each until it is reported. Plans are data (plan.ts), so fast-check can
  * generate operation and fault schedules and shrink a failing one to a few operations.
  *

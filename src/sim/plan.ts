@@ -64,6 +64,12 @@ export type FaultPlan =
   | { readonly at: number; readonly kind: 'oneway'; readonly pairs: ReadonlyArray<readonly [number, number]>; readonly durationMs: number }
   /** The node dies (unlanded storage batches lost) and restarts after downMs. `onDelivery`: it dies right after handling its next incoming message. */
   | { readonly at: number; readonly kind: 'crash'; readonly node: number; readonly downMs: number; readonly onDelivery: boolean }
+  /**
+   * The node dies and loses its disk (a replaced machine); it restarts empty, with a new
+   * storage epoch, after downMs. Writes whose only durable copies it held are lost, and
+   * the checker stops expecting them; everything else anti-entropy must restore.
+   */
+  | { readonly at: number; readonly kind: 'wipe'; readonly node: number; readonly downMs: number }
   /** The node stops running (a GC pause, a stopped VM) for durationMs, then carries on. */
   | { readonly at: number; readonly kind: 'pause'; readonly node: number; readonly durationMs: number }
   /** The node's wall clock jumps to skewMs off true time. */
@@ -165,8 +171,9 @@ export function planFromSeed(seed: number, options: PlanOptions = {}): Plan {
         const side = shuffled.slice(0, 1 + Math.max(1, Math.floor((nodes - 1) / 2)));
         faults.push({ at, kind: 'partition', shape: 'bridge', pairs: partitionPairs('bridge', nodes, side), durationMs });
       } else if (pick < 50) faults.push({ at, kind: 'oneway', pairs: onewayPairs(nodes, shuffled.slice(0, 1)), durationMs });
-      else if (pick < 75) faults.push({ at, kind: 'crash', node: shuffled[0]!, downMs: durationMs, onDelivery: chance(0.5) });
-      else if (pick < 90) faults.push({ at, kind: 'pause', node: shuffled[0]!, durationMs: between(50, cfg.simFaultMaxMs) });
+      else if (pick < 72) faults.push({ at, kind: 'crash', node: shuffled[0]!, downMs: durationMs, onDelivery: chance(0.5) });
+      else if (pick < 77) faults.push({ at, kind: 'wipe', node: shuffled[0]!, downMs: durationMs });
+      else if (pick < 92) faults.push({ at, kind: 'pause', node: shuffled[0]!, durationMs: between(50, cfg.simFaultMaxMs) });
       else faults.push({ at, kind: 'skew', node: shuffled[0]!, skewMs: between(-cfg.simSkewMaxMs, cfg.simSkewMaxMs) });
     }
     faults.sort((a, b) => a.at - b.at);

@@ -26,8 +26,8 @@ interface Life {
 interface Slot {
   readonly index: number;
   readonly id: string;
-  /** The node's "disk": survives crashes. */
-  readonly backing: MemoryBacking;
+  /** The node's "disk": survives crashes (a wipe replaces it). */
+  backing: MemoryBacking;
   readonly clock: SimClock;
   readonly random: SeededRandom;
   life: Life | undefined;
@@ -296,6 +296,37 @@ export class World {
     }, downMs);
   }
 
+  /**
+   * The node dies and its disk is replaced by an empty one. Writes that no other node's
+   * disk holds are gone for good: they are marked lost, so the checker stops owing them.
+   */
+  private wipe(slot: Slot): void {
+    this.crash(slot);
+    const old = slot.backing;
+    slot.backing = new MemoryBacking();
+    this.record(`wipe ${slot.id}`);
+    for (const rec of this.history.writes) {
+      if (rec.lost || !this.holds(old, rec)) continue;
+      if (!this.slots.some((s) => s !== slot && this.holds(s.backing, rec))) rec.lost = true;
+    }
+    this.history.wiped(slot.id);
+  }
+
+  /** Whether a disk holds a write (or a version that has seen it). */
+  private holds(backing: MemoryBacking, rec: WriteRecord): boolean {
+    let obj;
+    try {
+      obj = durableObject(backing, this.plan.partitions, rec.key);
+    } catch {
+      return false;
+    }
+    if (!obj) return false;
+    const clock = vc.join(obj);
+    if (rec.acked) return vc.descends(clock, rec.acked);
+    const dots = rec.value === null ? undefined : this.history.dots.get(rec.value);
+    return dots !== undefined && dots.some((d) => coversDot(clock, d));
+  }
+
   // ------------------------------------------------------------------ faults
 
   scheduleFaults(faults: readonly FaultPlan[]): void {
@@ -321,6 +352,15 @@ export class World {
         if (!slot?.life) return;
         if (f.onDelivery) slot.crashOnDelivery = { downMs: f.downMs };
         else this.crashFor(slot, f.downMs);
+        return;
+      }
+      case 'wipe': {
+        const slot = this.slots[f.node];
+        if (!slot?.life) return;
+        this.wipe(slot);
+        this.timers.setTimeout(() => {
+          if (!slot.life) this.start(slot);
+        }, f.downMs);
         return;
       }
       case 'pause': {

@@ -15,6 +15,7 @@ const expected: Record<Exclude<BrokenName, 'forgetful-handoff'>, string[]> = {
   'phantom-acks': ['ack-durable'],
   'sibling-dropping-merge': ['acked-writes-survive', 'liveness'],
   'tombstone-losing-merge': ['deletes-stay-deleted', 'version-vector-monotonic', 'liveness', 'ack-durable'],
+  'skip-antientropy-repair': ['liveness', 'acked-writes-survive'],
 };
 
 describe('broken components are reported', () => {
