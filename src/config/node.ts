@@ -11,3 +11,5 @@ export const seedRetryMaxMs = 5_000;
 export const shutdownTimeoutMs = 5_000;
 /** Peer request timeout for the gossip and handoff paths (client requests use their own timeout), ms. */
 export const peerRequestTimeoutMs = 2_000;
+/** Actor sequence numbers reserved (persisted) per store write: one meta write per this many keys first written by this node. */
+export const actorSeqBlock = 4_096;

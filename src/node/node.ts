@@ -27,6 +27,7 @@ import type {
 import type { Logger } from './log.js';
 import { decodeRing, encodeRing } from './meta.js';
 import { TransferManager } from './transfers.js';
+import { ActorIds } from './actors.js';
 import { AntiEntropyDriver } from './antientropy.js';
 import { REMOVE, type UpdateFn } from '../store/index.js';
 
@@ -114,7 +115,7 @@ export class ShoalNode implements KvService {
   private readonly codec;
   private gossip!: Gossip;
   private ringIndex: RingIndex | undefined;
-  private actor = '';
+  private actors!: ActorIds;
   private readonly health: PeerHealth;
   private readonly handoff: HandoffScheduler;
   private tickTimer: TimerHandle | undefined;
@@ -235,7 +236,8 @@ export class ShoalNode implements KvService {
         `the data directory holds a ring of ${restoredRing.partitions} partitions but --partitions is ${this.partitions}`,
       );
     }
-    this.actor = `${this.id}#${this.store.epoch}`;
+    this.actors = new ActorIds(this.store, `${this.id}#${this.store.epoch}`);
+    await this.actors.open();
     this.gossip = new Gossip({
       self: { id: this.id, address: this.deps.address },
       n: this.n,
@@ -252,7 +254,7 @@ export class ShoalNode implements KvService {
       if (this.stopped) return;
       this.perform(this.gossip.linkChanged(peer, up, this.env.clock.monotonic()));
     });
-    this.log('node_started', { address: this.deps.address, actor: this.actor, incarnation, seeds: this.deps.seeds });
+    this.log('node_started', { address: this.deps.address, actor: this.actors.base, incarnation, seeds: this.deps.seeds });
     this.scheduleTick();
     this.scheduleHandoff();
     this.scheduleTransfers();
@@ -587,15 +589,18 @@ export class ShoalNode implements KvService {
     const quorum = new WriteQuorum(targets, w);
     const sibling: Sibling = { value: req.value, ts: wall };
     const proposal = vc.fresh(req.context, sibling);
-    const actor = this.actor;
+    const actors = this.actors;
+    const context = req.context;
+    await actors.ensure();
     const { after } = await this.updateObject(
       partition,
       key,
       (current) => {
+        const actor = actors.choose(current, context);
         let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
         obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
-        // Never prune our own entry: our next write would reuse a counter others saw superseded.
-        return vc.prune(obj, wall, { keep: [actor] });
+        // Never prune our own entries: our next write would reuse a counter others saw superseded.
+        return vc.prune(obj, wall, { keep: obj.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
       },
       self?.hintFor ? { hint: self.hintFor, now: wall } : { now: wall },
     );
@@ -603,7 +608,7 @@ export class ShoalNode implements KvService {
     if (self?.hintFor) this.counters.hintsStored++;
     for (const primary of req.uncovered) await this.storeHint(primary, partition, key);
     if (self) quorum.ack(this.id);
-    const context = vc.encodeContext(vc.join(after));
+    const token = vc.encodeContext(vc.join(after));
     const wire = vc.toWire(after);
     const others = targets.filter((t) => t.node !== this.id);
     // During a membership change the pending owners get every write too (not counted for
@@ -622,7 +627,7 @@ export class ShoalNode implements KvService {
         if (!answered) {
           if (quorum.state === 'succeeded') {
             answered = true;
-            resolve({ context });
+            resolve({ context: token });
           } else if (quorum.state === 'failed') {
             answered = true;
             this.counters.quorumFailures++;
