@@ -16,10 +16,10 @@ export const transferKeysPerSecond = 20_000;
 export const transferBurstKeys = 2_000;
 /** Wait when the transfer bucket is empty, ms. */
 export const transferThrottleWaitMs = 20;
-/** Timeout of one transfer request, ms: a batch of up to 2 MiB on loopback takes far less. */
-export const transferRequestTimeoutMs = 10_000;
-/** After a failed pull, wait this long before trying the partition again, ms. */
-export const transferRetryMs = 2_000;
+/** Timeout of one transfer request, ms: a batch of up to 2 MiB takes milliseconds on a LAN; a lost request should cost little. */
+export const transferRequestTimeoutMs = 3_000;
+/** After a failed pull, wait this long before trying the partition again (from the next source), ms. */
+export const transferRetryMs = 500;
 /** How long a partition's key count (for progress and ETA) is reused, ms. */
 export const transferCountCacheMs = 5_000;
 /** Finished transfers stay visible in /v1/status this long, ms. */

@@ -135,6 +135,8 @@ export class ShoalNode implements KvService {
   private ringPersist: Promise<void> = Promise.resolve();
   private incarnationPersist: Promise<void> = Promise.resolve();
   private savedIncarnation = -1;
+  private performChain: Promise<void> = Promise.resolve();
+  private performQueue = 0;
   readonly counters = {
     gets: 0,
     puts: 0,
@@ -414,8 +416,17 @@ export class ShoalNode implements KvService {
    * then sends. A changed incarnation is persisted before the messages that carry it leave.
    */
   private perform(out: GossipOutput): void {
-    if (this.gossip.incarnation !== this.savedIncarnation) {
-      void this.persistIncarnation().then(() => this.performNow(out));
+    if (this.gossip.incarnation !== this.savedIncarnation || this.performQueue > 0) {
+      // Outputs are performed in order: once one waits for the incarnation to be saved,
+      // the ones after it wait behind it.
+      this.performQueue++;
+      this.performChain = this.performChain
+        .then(() => this.persistIncarnation())
+        .then(() => this.performNow(out))
+        .catch((err) => this.log('perform_failed', { err }, 'error'))
+        .finally(() => {
+          this.performQueue--;
+        });
       return;
     }
     this.performNow(out);
@@ -436,9 +447,12 @@ export class ShoalNode implements KvService {
         case 'member_status':
           this.log('member_status', { peer: ev.id, status: ev.status });
           break;
-        case 'ring_changed':
-          this.adoptRing(ev.ring);
+        case 'ring_changed': {
+          // Mirror gossip's current ring (the newest), whatever order outputs arrive in.
+          const ring = this.gossip.ring();
+          if (ring && ring !== this.ringIndex?.ring) this.adoptRing(ring);
           break;
+        }
         case 'config_mismatch':
           this.log('config_mismatch', { peer: ev.peer, detail: ev.detail }, 'error');
           break;

@@ -86,6 +86,8 @@ export class TransferManager {
   private running = 0;
   private sweeping = false;
   private readonly totals = new Map<number, { count: number; at: number }>();
+  /** Failed pulls per partition, to rotate sources (bounded by the partition count). */
+  private readonly attempts = new Map<number, number>();
   private stopped = false;
   private cached: { ring: RingState; current: RingIndex; next: RingIndex | undefined } | undefined;
 
@@ -182,7 +184,10 @@ export class TransferManager {
       const sources = ix.current.preferenceList(p).primaries.filter((s) => s !== this.host.id && this.host.reachable(s));
       // Prefer a source that is leaving the partition (it has nothing else to do with it).
       const leaving = sources.filter((s) => !ix.next!.preferenceList(p).primaries.includes(s));
-      const from = leaving[0] ?? sources[0];
+      const ordered = [...leaving, ...sources.filter((s) => !leaving.includes(s))];
+      // After a failure, rotate to the next source (a dead or partitioned one is skipped).
+      const attempt = this.attempts.get(p) ?? 0;
+      const from = ordered.length === 0 ? undefined : ordered[attempt % ordered.length];
       if (from === undefined) {
         this.setJob(p, 'in', '-', 'waiting');
         continue;
@@ -231,6 +236,7 @@ export class TransferManager {
       job.state = 'failed';
       job.finishedAt = this.now();
       job.error = err instanceof Error ? err.message : String(err);
+      this.attempts.set(p, (this.attempts.get(p) ?? 0) + 1);
       this.host.log('transfer_failed', { partition: p, from, err }, 'warn');
     }
   }
