@@ -112,12 +112,14 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   let ops = 0;
   let faults = 0;
   let violations = 0;
+  let simulatedMs = 0;
   let lastLine = 0;
   for (let i = 0; i < args.seeds; i++) {
     const r = await runSeed(args.from + i, runOpts);
     ops += r.ops;
     faults += r.stats.faults;
     violations += r.violationCount;
+    simulatedMs += r.simulatedMs;
     if (r.violationCount > 0) {
       failures.push(r);
       if (tty) err('\r\x1b[K');
@@ -134,7 +136,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   const wallS = (performance.now() - started) / 1000;
   out(
     `seeds ${args.seeds} (from ${args.from}), operations ${ops}, faults injected ${faults}, violations ${violations} in ${failures.length} seed(s); ` +
-      `${wallS.toFixed(1)} s wall, ${((args.seeds / wallS) * 60).toFixed(0)} seeds/min, ${(ops / wallS).toFixed(0)} simulated ops per wall second\n`,
+      `${wallS.toFixed(1)} s wall, ${((args.seeds / wallS) * 60).toFixed(0)} seeds/min, ${(ops / wallS).toFixed(0)} simulated ops per wall second, ` +
+      `${(simulatedMs / 1000).toFixed(0)} s simulated (${(simulatedMs / 1000 / wallS).toFixed(0)}x real time)\n`,
   );
   return failures.length > 0 ? 1 : 0;
 }
