@@ -50,6 +50,7 @@ const START_FLAGS = {
   sync: { type: 'boolean' },
   'clock-offset-ms': { type: 'string' },
   'allowed-origins': { type: 'string' },
+  'tombstone-grace-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -179,6 +180,9 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
 
   const clockOffsetMs = intFlag('clock-offset-ms', f['clock-offset-ms'], 0, -cliClockOffsetMsMax, cliClockOffsetMsMax);
 
+  const tombstoneGraceMs =
+    f['tombstone-grace-ms'] === undefined ? undefined : intFlag('tombstone-grace-ms', f['tombstone-grace-ms'], 0, 0, 7 * 24 * 3_600_000);
+
   const allowedOrigins = list(f['allowed-origins']).map((o) => {
     let origin: string;
     try {
@@ -208,6 +212,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     sync: f.sync ?? false,
     clockOffsetMs,
     allowedOrigins,
+    ...(tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs }),
   };
 }
 

@@ -50,6 +50,8 @@ stops it cleanly.
   --engine E                classic-level (default) or rocksdb
   --sync                    fsync before a replica acknowledges a write
   --clock-offset-ms MS      shift this node's wall clock (negative: --clock-offset-ms=-500)
+  --tombstone-grace-ms MS   reap a tombstone no sooner than this after the delete, and only once
+                            every replica holds it (default 60000)
   --allowed-origins O,...   browser Origins allowed on /v1/ws and the dashboard
 `,
   dev: `usage: shoal dev [--nodes 3] [--base-port 7070] [--data ./data]

@@ -13,3 +13,17 @@ export const shutdownTimeoutMs = 5_000;
 export const peerRequestTimeoutMs = 2_000;
 /** Actor sequence numbers reserved (persisted) per store write: one meta write per this many keys first written by this node. */
 export const actorSeqBlock = 4_096;
+/** How often the reaper looks for tombstones to remove, ms. */
+export const reapTickMs = 2_000;
+/**
+ * A tombstone is removed no sooner than this after the delete, ms — and only after every
+ * replica confirmed it holds it (see src/node/reaper.ts). The wait lets in-flight read
+ * repairs and replica writes of the old value land first. `--tombstone-grace-ms` changes it.
+ */
+export const tombstoneGraceMs = 60_000;
+/** Keys the reaper reads per round: one store page, so a round stays short. */
+export const reapScanKeysMax = 500;
+/** Tombstones confirmed and removed per round. */
+export const reapBatchMax = 64;
+/** Timeout of the reaper's requests to peers, ms. */
+export const reapRequestTimeoutMs = 2_000;

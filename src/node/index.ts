@@ -112,6 +112,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     log,
     onFatal: (err) => fatal(err),
     onLeft: () => leftCluster(),
+    ...(options.tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs: options.tombstoneGraceMs }),
   });
   try {
     await node.start();

@@ -28,6 +28,7 @@ import type { Logger } from './log.js';
 import { decodeRing, encodeRing } from './meta.js';
 import { TransferManager } from './transfers.js';
 import { ActorIds } from './actors.js';
+import { Reaper } from './reaper.js';
 import { AntiEntropyDriver } from './antientropy.js';
 import { REMOVE, type UpdateFn } from '../store/index.js';
 
@@ -47,6 +48,8 @@ export interface NodeDeps {
   readonly log: Logger;
   /** Called when the node cannot go on (e.g. every seed refused our cluster settings). */
   readonly onFatal?: (err: ShoalError) => void;
+  /** A tombstone is reaped no sooner than this after it was written, ms (default tombstoneGraceMs). */
+  readonly tombstoneGraceMs?: number;
   /** Called once the node has left the cluster (after `leave()`); the process should stop. */
   readonly onLeft?: () => void;
   /** Seams for the simulator's deliberately broken components; production leaves them unset. */
@@ -122,6 +125,8 @@ export class ShoalNode implements KvService {
   private transferTimer: TimerHandle | undefined;
   private readonly transfers: TransferManager;
   private readonly ae: AntiEntropyDriver;
+  private readonly reaper: Reaper;
+  private reapTimer: TimerHandle | undefined;
   private aeTimer: TimerHandle | undefined;
   /** Recent foreground request durations (ms), a ring buffer for the p99 that pauses background work. */
   private readonly latencies = new Float64Array(cfg.foregroundLatencySamples);
@@ -209,6 +214,27 @@ export class ShoalNode implements KvService {
       p99Ms: () => this.foregroundP99(),
       skipRepair: deps.hooks?.skipAntiEntropyRepair === true,
     });
+    this.reaper = new Reaper({
+      id: deps.id,
+      partitions: deps.partitions,
+      env: deps.env,
+      store: deps.store,
+      log: deps.log,
+      graceMs: deps.tombstoneGraceMs ?? cfg.tombstoneGraceMs,
+      request: (to, msg, timeoutMs) => this.requestPeer(to, msg, timeoutMs),
+      quietMembers: () => {
+        const ring = this.ringIndex?.ring;
+        if (!ring || ring.next || this.leaving !== 'no') return undefined;
+        const members = this.gossip.members();
+        if (members.some((m) => m.id !== this.id && (m.status !== 'up' || !this.reachable(m.id)))) return undefined;
+        const ids = members.map((m) => m.id);
+        if (!ids.includes(this.id)) ids.push(this.id);
+        return ids;
+      },
+      primaries: (partition) => this.ringIndex?.preferenceList(partition).primaries ?? [],
+      unsettled: (partition) => this.unsettled(partition),
+      removeTombstone: (partition, key, context) => this.removeTombstone(partition, key, context),
+    });
     this.handoff = new HandoffScheduler(
       {
         batchMax: cfg.handoffBatchMax,
@@ -261,6 +287,7 @@ export class ShoalNode implements KvService {
     this.scheduleHandoff();
     this.scheduleTransfers();
     this.scheduleAntiEntropy();
+    this.scheduleReaper();
     void this.ae.rebuildAll().catch((err) => this.log('antientropy_rebuild_failed', { err }, 'error'));
     if (this.deps.seeds.length > 0) this.joinSeeds(cfg.seedRetryMs);
     else {
@@ -272,11 +299,35 @@ export class ShoalNode implements KvService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer, this.transferTimer, this.aeTimer]) if (t) this.env.timers.clearTimeout(t);
+    for (const t of [this.tickTimer, this.handoffTimer, this.seedTimer, this.transferTimer, this.aeTimer, this.reapTimer]) if (t) this.env.timers.clearTimeout(t);
+    this.reaper.stop();
     this.transfers.stop();
     this.ae.stop();
     await this.ringPersist.catch(() => {});
     this.log('node_stopping', {});
+  }
+
+  private scheduleReaper(): void {
+    if (this.stopped) return;
+    this.reapTimer = this.env.timers.setTimeout(() => {
+      if (this.stopped) return;
+      this.reaper.tick();
+      this.scheduleReaper();
+    }, cfg.reapTickMs);
+  }
+
+  /** Hints pending here, plus 1 when this node holds keys of `partition` without replicating it: reaping waits for 0 everywhere. */
+  private async unsettled(partition: number): Promise<number> {
+    let n = this.store.hintsPending();
+    if (!this.transfers.replicates(partition) && (await this.store.scan(partition, { limit: 1 })).length > 0) n++;
+    return n;
+  }
+
+  private async removeTombstone(partition: number, key: string, context: string): Promise<boolean> {
+    const res = await this.updateObject(partition, key, (cur) =>
+      cur !== undefined && vc.isTombstone(cur) && vc.encodeContext(vc.join(cur)) === context ? REMOVE : undefined,
+    );
+    return res.changed;
   }
 
   private scheduleAntiEntropy(): void {
@@ -888,6 +939,18 @@ export class ShoalNode implements KvService {
         this.ae.answer(msg).then(answer, (err) => answer(errorMsg(err)));
         return;
       }
+      case 'hint_count': {
+        const m = msg;
+        this.unsettled(m.p).then((n) => answer({ t: 'hint_count_ok', n }), (err) => answer(errorMsg(err)));
+        return;
+      }
+      case 'reap': {
+        const m = msg;
+        this.checkPartition(m.p, m.k)
+          .then(() => this.removeTombstone(m.p, m.k, m.ctx))
+          .then((removed) => answer({ t: 'reap_ok', removed }), (err) => answer(errorMsg(err)));
+        return;
+      }
       case 'xfer_pull': {
         const m = msg;
         this.transfers.serve(m.p, m.after, m.limit).then(answer, (err) => answer(errorMsg(err)));
@@ -980,6 +1043,7 @@ export class ShoalNode implements KvService {
       transfers: this.transfers.view(),
       antiEntropy: { paused: this.ae.paused, keysRepaired: this.ae.keysRepaired, partitions: this.ae.status() },
       leaving: this.leaving !== 'no',
+      tombstonesReaped: this.reaper.reaped,
       counters: { ...this.counters },
       store: this.store.stats(),
     };

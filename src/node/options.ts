@@ -29,4 +29,6 @@ export interface NodeOptions {
   clockOffsetMs: number;
   /** Allowed browser Origins for /v1/ws and the dashboard; empty = same-origin only. */
   allowedOrigins: string[];
+  /** Tombstones are reaped no sooner than this after the delete, ms (undefined = the default). */
+  tombstoneGraceMs?: number;
 }
