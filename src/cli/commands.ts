@@ -349,12 +349,14 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
   if (tr === undefined) io.stdout.write('transfers: not available\n');
   else if (tr.length === 0) io.stdout.write('transfers: none\n');
   else {
-    const trows = [['PARTITION', 'FROM', 'TO', 'PROGRESS', 'ETA']];
+    const trows = [['PARTITION', 'FROM', 'TO', 'PROGRESS', 'KEYS', 'RATE', 'ETA', 'STATE']];
     for (const x of tr) {
-      const done = Number(x['bytesSent'] ?? x['bytes'] ?? x['keysSent'] ?? x['keys'] ?? 0);
-      const total = Number(x['bytesTotal'] ?? x['keysTotal'] ?? 0);
+      const done = Number(x['keysSent'] ?? x['keys'] ?? x['bytesSent'] ?? x['bytes'] ?? 0);
+      const total = Number(x['keysTotal'] ?? x['bytesTotal'] ?? 0);
       const eta = typeof x['etaMs'] === 'number' ? `${Math.round(x['etaMs'] / 1000)} s` : '-';
-      trows.push([dash(x['partition']), dash(x['from']), dash(x['to']), total > 0 ? `${Math.round((100 * done) / total)}%` : String(done), eta]);
+      const rate = typeof x['rateKeysPerSecond'] === 'number' ? `${x['rateKeysPerSecond']}/s` : '-';
+      const state = String(x['state'] ?? '');
+      trows.push([dash(x['partition']), dash(x['from']), dash(x['to']), progressBar(state === 'done' ? 1 : total > 0 ? done / total : 0), total > 0 ? `${done}/${total}` : String(done), rate, eta, state]);
     }
     io.stdout.write(`\n${table(trows)}`);
   }
@@ -460,4 +462,11 @@ export async function runLeave(argv: string[], io: CliIo): Promise<number> {
   await res.arrayBuffer().catch(() => undefined);
   io.stdout.write(`${t.base}: leaving; it hands its partitions to the rest of the cluster, then stops\n`);
   return EXIT.ok;
+}
+
+/** A text progress bar: [#########...........]  45% */
+export function progressBar(fraction: number, width = 20): string {
+  const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));
+  const filled = Math.round(f * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%`;
 }

@@ -53,6 +53,12 @@ export interface TransferView {
   readonly partition: number;
   readonly direction: 'in' | 'out';
   readonly peer: string;
+  /** Sender and receiver (for 'in': the peer and this node; for 'out': this node and the peers). */
+  readonly from: string;
+  readonly to: string;
+  readonly keysSent: number;
+  readonly etaMs: number | null;
+  readonly startedAgoMs: number;
   readonly state: 'running' | 'waiting' | 'done' | 'failed';
   readonly keysDone: number;
   readonly keysTotal: number | null;
@@ -389,16 +395,22 @@ export class TransferManager {
       const elapsed = Math.max(1, (job.state === 'running' ? now : job.finishedAt || now) - job.startedAt) / 1000;
       const rate = job.keysDone / elapsed;
       const left = job.keysTotal === null ? null : Math.max(0, job.keysTotal - job.keysDone);
+      const eta = job.state !== 'running' || left === null || rate <= 0 ? null : Math.ceil(left / rate);
       out.push({
         partition: job.partition,
         direction: job.direction,
         peer: job.peer,
+        from: job.direction === 'in' ? job.peer : this.host.id,
+        to: job.direction === 'in' ? this.host.id : job.peer,
+        keysSent: job.keysDone,
+        etaMs: eta === null ? null : eta * 1000,
+        startedAgoMs: Math.round(now - job.startedAt),
         state: job.state,
         keysDone: job.keysDone,
         keysTotal: job.keysTotal,
         bytesDone: job.bytesDone,
         rateKeysPerSecond: Math.round(rate),
-        etaSeconds: job.state !== 'running' || left === null || rate <= 0 ? null : Math.ceil(left / rate),
+        etaSeconds: eta,
         ...(job.error ? { error: job.error } : {}),
       });
     }

@@ -249,3 +249,14 @@ describe('status, ring, leave, bench', () => {
     expect((await run(['bench', '--duration', 'soon'])).code).toBe(2);
   });
 });
+
+describe('progressBar', () => {
+  it('draws the fraction done, clamped to 0..100%', async () => {
+    const { progressBar } = await import('../../src/cli/commands.js');
+    expect(progressBar(0)).toBe('[....................]   0%');
+    expect(progressBar(0.5)).toBe('[##########..........]  50%');
+    expect(progressBar(1)).toBe('[####################] 100%');
+    expect(progressBar(7)).toBe('[####################] 100%');
+    expect(progressBar(Number.NaN)).toBe('[....................]   0%');
+  });
+});

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, get, local, put, waitFor } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { Cluster, ROOT, SHOAL, get, local, put, waitFor } from './harness.js';
 
 /**
  * Membership change on real processes: a fourth node joins and takes about a quarter of
@@ -58,6 +59,12 @@ describe('join and leave move data as whole partitions', () => {
       expect(r.status).toBe(200);
       expect(await r.text()).toBe(`v${i}`);
     }
+    // The new node's status lists the partitions it pulled, with a progress bar.
+    const st = (await statusOf(3)).transfers as Array<{ direction: string; state: string; keysSent: number }>;
+    expect(st.filter((t) => t.direction === 'in' && t.state === 'done').length).toBeGreaterThan(0);
+    const out = spawnSync(process.execPath, [SHOAL, 'status', '--endpoint', `${cluster.nodes[3]!.host}:${cluster.nodes[3]!.port}`], { cwd: ROOT, encoding: 'utf8' });
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/\[#{20}\] 100%/);
   }, 150_000);
 
   it('a leaving node hands its partitions to the rest, then stops; nothing is lost', async () => {
