@@ -22,6 +22,8 @@ export interface Plan {
   readonly safetyMs: number;
   /** Per-node clock skew at start, ms (wall clock only). */
   readonly skewMs: readonly number[];
+  /** Tombstone grace period of every node, ms (absent: the node's default, longer than a run). */
+  readonly tombstoneGraceMs?: number;
 }
 
 export interface NetworkPlan {
@@ -179,7 +181,9 @@ export function planFromSeed(seed: number, options: PlanOptions = {}): Plan {
     faults.sort((a, b) => a.at - b.at);
   }
   const skewMs = Array.from({ length: nodes }, () => (calm ? 0 : between(-cfg.simSkewMaxMs, cfg.simSkewMaxMs)));
-  return { seed, nodes, n, partitions: cfg.simPartitions, keys, network, clients, faults, safetyMs, skewMs };
+  // Half the seeds reap tombstones within the run, so "deleted keys stay deleted" also covers reaping.
+  const grace = chance(0.5) ? { tombstoneGraceMs: between(cfg.simTombstoneGraceMinMs, cfg.simSafetyMs) } : {};
+  return { seed, nodes, n, partitions: cfg.simPartitions, keys, network, clients, faults, safetyMs, skewMs, ...grace };
 }
 
 function shuffle<T>(xs: T[], rnd: SeededRandom): T[] {

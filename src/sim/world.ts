@@ -261,6 +261,7 @@ export class World {
         store,
         transport: this.options.broken === 'phantom-acks' ? new PhantomAckTransport(life.transport, slot.random.fork()) : life.transport,
         log: silentLogger,
+        ...(this.plan.tombstoneGraceMs !== undefined ? { tombstoneGraceMs: this.plan.tombstoneGraceMs } : {}),
         ...(hooks ? { hooks } : {}),
       });
       await life.node.start();
