@@ -455,7 +455,7 @@ export class Gossip {
     if (this.peers.has(from)) this.seeds.delete(from);
 
     const theirRing = ringFromWire(msg.ring, this.partitions);
-    if (theirRing && (this.current === undefined || this.ringOps.compare(theirRing, this.current) > 0)) {
+    if (theirRing && (this.current === undefined || this.ringOps.compare(theirRing, this.current) > 0) && this.ringOfMembers(theirRing)) {
       this.current = theirRing;
       this.claimInputsChanged = true;
     }
@@ -478,6 +478,22 @@ export class Gossip {
         this.sendGossip(from);
       }
     }
+  }
+
+  /**
+   * Whether a gossiped ring names only nodes this node knows as members (itself included):
+   * its claimant and every owner and pending owner. A peer is authenticated by the cluster
+   * secret, but what it relays is not proof: a ring naming strangers (a forged frame, or a
+   * peer whose state is corrupt) would route every key to nodes nobody can reach, so it is
+   * ignored and our ring stays. A real claim names only members; the sender's own records,
+   * merged just before, make any newly joined member known in the same frame.
+   */
+  private ringOfMembers(ring: RingState): boolean {
+    const known = (id: string): boolean => id === this.selfId || this.peers.has(id);
+    if (!known(ring.claimant)) return false;
+    for (const id of ring.owners) if (!known(id)) return false;
+    if (ring.next !== undefined) for (const id of ring.next) if (!known(id)) return false;
+    return true;
   }
 
   /** Merge one member record by max (incarnation, heartbeat); only the member itself authors it. */

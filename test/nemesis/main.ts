@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     restMs: int('rest-ms', f['rest-ms'], 4_000, 0, 600_000),
     thinkMs: int('think-ms', f['think-ms'], 50, 0, 60_000),
     seed: int('seed', f.seed, Date.now() % 1_000_000, 0, 2 ** 31 - 1),
-    convergenceBoundS: int('convergence-bound', f['convergence-bound'], 60, 1, 3_600),
+    convergenceBoundS: int('convergence-bound', f['convergence-bound'], 120, 1, 3_600),
     faults,
     clockOffsetMs: int('clock-offset-ms', f['clock-offset-ms'], 60_000, 0, 86_400_000),
   };

@@ -34,8 +34,8 @@ describe.skipIf(why !== undefined)(`nemesis, short run${why ? ` (skipped: ${why}
     const seed = 20_240_601;
     const run = spawnSync(
       process.execPath,
-      [script, '--duration', '35', '--fault-ms', '4000', '--rest-ms', '1000', '--seed', String(seed), '--out', out],
-      { cwd: root, encoding: 'utf8', timeout: 170_000, killSignal: 'SIGTERM' },
+      [script, '--duration', '30', '--fault-ms', '4000', '--rest-ms', '1000', '--seed', String(seed), '--out', out],
+      { cwd: root, encoding: 'utf8', timeout: 230_000, killSignal: 'SIGTERM' },
     );
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output).not.toBe(77);
@@ -54,5 +54,5 @@ describe.skipIf(why !== undefined)(`nemesis, short run${why ? ` (skipped: ${why}
     const lines = readFileSync(summary.historyFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; f: string });
     const invokes = lines.filter((l) => l.f === 'add' && l.type === 'invoke').length;
     expect(invokes).toBe(summary.check.attempted);
-  }, 180_000);
+  }, 240_000);
 });
