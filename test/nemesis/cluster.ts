@@ -88,7 +88,9 @@ export class NemesisCluster {
     const seeds = this.nodes.filter((m) => m.index !== i).map((m) => m.id).join(',');
     const args = [
       this.opts.shoalBin, 'start', '--host', n.host, '--port', String(n.port), '--data', n.dataDir,
-      '--secret-file', this.secretFile, '--seeds', seeds, '--clock-offset-ms', String(clockOffsetMs), ...this.opts.extraArgs,
+      '--secret-file', this.secretFile, '--seeds', seeds,
+      // `=` form: parseArgs would read a separate negative number as an option.
+      `--clock-offset-ms=${clockOffsetMs}`, ...this.opts.extraArgs,
     ];
     const fd = openSync(n.logFile, 'a');
     try {

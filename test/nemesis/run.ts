@@ -220,7 +220,12 @@ async function nemesis(
     history.add({ process: 'nemesis', type: 'info', f: 'start', value: { fault, detail } });
     setFault({ name: fault, side });
     await sleep(opts.faultMs);
-    await undo();
+    try {
+      await undo();
+    } catch (err) {
+      // A node that cannot come back is left to the final heal, which restarts it; the run goes on.
+      history.add({ process: 'nemesis', type: 'fail', f: 'stop', value: { fault, detail }, error: (err as Error).message.slice(0, 300) });
+    }
     setFault(none());
     history.add({ process: 'nemesis', type: 'info', f: 'stop', value: { fault, detail } });
   }
