@@ -27,3 +27,5 @@ export const reapScanKeysMax = 500;
 export const reapBatchMax = 64;
 /** Timeout of the reaper's requests to peers, ms. */
 export const reapRequestTimeoutMs = 2_000;
+/** Keys whose actor id a node remembers for reuse (an LRU); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
+export const actorsRecentMax = 100_000;

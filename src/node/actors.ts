@@ -7,12 +7,16 @@
  * at counter 1, a dot that other replicas may still hold for an older value: sync would
  * then take one for the other and silently drop a write. The simulator found exactly that.
  *
- * So a node uses a fresh actor id whenever it writes a key it holds no entry of its own
- * for, or whose client context shows one of its actors further along than its own copy
- * (it forgot something): `NODE#STOREEPOCH.SEQ`, with SEQ from a node-wide sequence that is
- * persisted in blocks before use, so it never repeats across restarts. Otherwise it keeps
- * using the newest actor it already has in the object, so a key written through one node
- * carries one entry for it, and clocks stay small.
+ * An own entry found in the stored object is not proof either: after a removal, an old
+ * copy can come back (a delayed replica write, a replica that missed the removal) with an
+ * entry of ours that is behind what we had issued. So a node reuses an actor id for a key
+ * only while it remembers, in this process, having written the key under it and not
+ * having removed the key since (a bounded LRU, forgotten on every removal); its stored
+ * entry for that actor is then authoritative, since every dot of the actor went through
+ * this node's own copy first. Otherwise it takes a fresh id `NODE#STOREEPOCH.SEQ`, with
+ * SEQ from a node-wide sequence persisted in blocks before use, so it never repeats
+ * across restarts. A hot key thus carries one entry per node per process lifetime; the
+ * old ones carry no values and are pruned.
  */
 import * as cfg from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
@@ -27,6 +31,8 @@ export class ActorIds {
   private next = 0;
   private limit = 0;
   private reserving: Promise<void> | undefined;
+  /** Key → the actor this process last wrote it under (insertion order = LRU order). */
+  private readonly recent = new Map<string, string>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -66,15 +72,20 @@ export class ActorIds {
   }
 
   /**
-   * The actor for a write of a key whose local copy is `local`, given the client's
+   * The actor for a write of `key` whose local copy is `local`, given the client's
    * context. Call ensure() first; this is synchronous (it runs inside a store update).
    */
-  choose(local: DVVSet | undefined, context: VersionVector): string {
-    let mine: { id: string; n: number } | undefined;
-    for (const e of local?.entries ?? []) if (this.owns(e.id) && (!mine || e.n > mine.n)) mine = { id: e.id, n: e.n };
-    if (mine) {
-      const seen = context.find(([id]) => id === mine!.id)?.[1] ?? 0;
-      if (seen <= mine.n) return mine.id;
+  choose(partition: number, key: string, local: DVVSet | undefined, context: VersionVector): string {
+    const rk = `${partition}/${key}`;
+    const remembered = this.recent.get(rk);
+    if (remembered !== undefined) {
+      const mine = local?.entries.find((e) => e.id === remembered);
+      const seen = context.find(([id]) => id === remembered)?.[1] ?? 0;
+      if (mine && seen <= mine.n) {
+        this.recent.delete(rk);
+        this.recent.set(rk, remembered);
+        return remembered;
+      }
     }
     if (this.next >= this.limit) {
       // ensure() keeps half a block ahead; running dry takes a burst of more first writes
@@ -84,6 +95,17 @@ export class ActorIds {
       throw new ShoalError('OVERLOADED', 'too many first writes at once; retry');
     }
     const id = `${this.base}.${(this.next++).toString(36)}`;
+    this.recent.delete(rk);
+    this.recent.set(rk, id);
+    if (this.recent.size > cfg.actorsRecentMax) {
+      const oldest = this.recent.keys().next();
+      if (!oldest.done) this.recent.delete(oldest.value);
+    }
     return id;
+  }
+
+  /** The key was removed locally: its next write must not trust any entry of ours that comes back. */
+  forget(partition: number, key: string): void {
+    this.recent.delete(`${partition}/${key}`);
   }
 }

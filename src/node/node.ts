@@ -383,6 +383,7 @@ export class ShoalNode implements KvService {
       throw err;
     }
     this.ae.written(partition, key, res.before, res.after, res.changed);
+    if (res.changed && res.after === undefined) this.actors.forget(partition, key);
     return res;
   }
 
@@ -661,7 +662,7 @@ export class ShoalNode implements KvService {
       partition,
       key,
       (current) => {
-        const actor = actors.choose(current, context);
+        const actor = actors.choose(partition, key, current, context);
         let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
         obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
         // Never prune our own entries: our next write would reuse a counter others saw superseded.
@@ -1174,6 +1175,12 @@ export class ShoalNode implements KvService {
       hintsByTarget: this.store.hintTargets(),
       members: this.gossip.members(),
     };
+  }
+
+  /** This node's Merkle root of a partition (null while its tree is being rebuilt). For the simulator and tests. */
+  merkleRoot(partition: number): Uint8Array | null {
+    const tree = this.ae.tree(partition);
+    return tree.ready ? tree.rootHash() : null;
   }
 
   /** For tests and the simulator. */

@@ -16,27 +16,41 @@ async function open(backing: MemoryBacking): Promise<{ store: ObjectStore; actor
 }
 
 describe('per-key actor ids (kv679)', () => {
-  it('uses a fresh id for a key it holds no entry of its own for, and keeps using its entry afterwards', async () => {
+  it('uses a fresh id for a key it did not write in this process, and reuses the id it wrote a key under', async () => {
     const { actors } = await open(new MemoryBacking());
     await actors.ensure();
-    const first = actors.choose(undefined, []);
+    const first = actors.choose(0, 'a', undefined, []);
     expect(actors.owns(first)).toBe(true);
     expect(first.startsWith('n1#ep.')).toBe(true);
-    // Another key, never written here: another fresh id.
-    const second = actors.choose(obj([['n2#zz', 3]]), []);
+    // Another key: another fresh id.
+    const second = actors.choose(0, 'b', obj([['n2#zz', 3]]), []);
     expect(second).not.toBe(first);
-    // A key with our entry: that entry's actor again.
-    expect(actors.choose(obj([['n1#ep.5', 2], ['n2#zz', 3]]), [])).toBe('n1#ep.5');
-    // Of several of ours, the one furthest along.
-    expect(actors.choose(obj([['n1#ep.5', 2], ['n1#ep.9', 4]]), [])).toBe('n1#ep.9');
+    // Key 'a' again, its copy holding the entry we wrote: the same id.
+    expect(actors.choose(0, 'a', obj([[first, 1]]), [])).toBe(first);
+    // An entry of ours we do not remember writing in this process (it came back from
+    // elsewhere, perhaps behind what we issued): never trusted, a fresh id instead.
+    const stale = actors.choose(0, 'c', obj([['n1#ep.5', 2]]), []);
+    expect(stale).not.toBe('n1#ep.5');
   });
 
-  it('takes a fresh id when the client context shows our actor further along than our copy (we forgot writes)', async () => {
+  it('takes a fresh id after the key was removed here, even when an old copy with our entry comes back', async () => {
     const { actors } = await open(new MemoryBacking());
     await actors.ensure();
-    const id = actors.choose(obj([['n1#ep.5', 2]]), [['n1#ep.5', 7]]);
-    expect(id).not.toBe('n1#ep.5');
-    expect(actors.owns(id)).toBe(true);
+    const id = actors.choose(3, 'k', undefined, []);
+    expect(actors.choose(3, 'k', obj([[id, 24]]), [])).toBe(id);
+    actors.forget(3, 'k');
+    // An old copy (our entry at 23, behind the 24 we issued) is merged back in: a new actor.
+    const after = actors.choose(3, 'k', obj([[id, 23]]), []);
+    expect(after).not.toBe(id);
+  });
+
+  it('takes a fresh id when the client context shows our actor further along than our copy', async () => {
+    const { actors } = await open(new MemoryBacking());
+    await actors.ensure();
+    const id = actors.choose(0, 'k', undefined, []);
+    const next = actors.choose(0, 'k', obj([[id, 2]]), [[id, 7]]);
+    expect(next).not.toBe(id);
+    expect(actors.owns(next)).toBe(true);
   });
 
   it('never repeats an id across restarts, even after a crash', async () => {
@@ -46,7 +60,7 @@ describe('per-key actor ids (kv679)', () => {
       const { store, actors } = await open(backing);
       for (let i = 0; i < 50; i++) {
         await actors.ensure();
-        const id = actors.choose(undefined, []);
+        const id = actors.choose(0, `k${life}-${i}`, undefined, []);
         expect(seen.has(id)).toBe(false);
         seen.add(id);
       }
