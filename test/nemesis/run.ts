@@ -3,7 +3,7 @@
  * faults, heal everything, measure convergence, read the final sets and check them.
  * Runs inside a private network namespace (scripts/nemesis.mjs puts it there).
  */
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { checkSet, decodeSibling, type FinalRead, type HistoryOp, type SetCheck } from './checker.js';
 import { fetchWithin, NemesisCluster, sleep, waitFor } from './cluster.js';
@@ -281,6 +281,8 @@ async function disagreement(cluster: NemesisCluster, keys: string[], primaries: 
 
 export async function runNemesis(opts: RunOptions, say: (line: string) => void): Promise<RunSummary> {
   mkdirSync(opts.out, { recursive: true });
+  // Data left by an earlier run in the same directory would show up as unexpected elements.
+  rmSync(join(opts.out, 'cluster'), { recursive: true, force: true });
   const t0 = Date.now();
   const history = new History(join(opts.out, 'history.jsonl'), t0);
   const cluster = new NemesisCluster({
