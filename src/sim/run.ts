@@ -185,17 +185,10 @@ function converged(world: World): string | undefined {
   return undefined;
 }
 
-/**
- * A node's Merkle root for a partition as hex, null while its tree is being rebuilt, and
- * undefined when the node has no anti-entropy. ShoalNode keeps its driver private; the
- * simulator reads it structurally until the node offers a public accessor.
- */
-function merkleRoot(node: ShoalNode, partition: number): string | null | undefined {
-  const ae = (node as unknown as { ae?: { tree(p: number): { ready?: boolean; rootHash(): Uint8Array } } }).ae;
-  if (!ae || typeof ae.tree !== 'function') return undefined;
-  const tree = ae.tree(partition);
-  if (tree.ready === false) return null;
-  return Buffer.from(tree.rootHash()).toString('hex');
+/** A node's Merkle root for a partition as hex, or null while its tree is being rebuilt. */
+function merkleRoot(node: ShoalNode, partition: number): string | null {
+  const root = node.merkleRoot(partition);
+  return root === null ? null : Buffer.from(root).toString('hex');
 }
 
 /** Liveness-phase reads: every key at r=all, each round through a different node, so read repair can finish the job. */
