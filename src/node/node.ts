@@ -26,6 +26,7 @@ import type {
 } from '../api/types.js';
 import type { Logger } from './log.js';
 import { decodeRing, encodeRing } from './meta.js';
+import { checkKey as validKey } from '../api/params.js';
 import { TransferManager } from './transfers.js';
 import { ActorIds } from './actors.js';
 import { Reaper } from './reaper.js';
@@ -1208,15 +1209,8 @@ function unavailableWrite(acks: number, w: number, timeoutMs: number): ShoalErro
   );
 }
 
-const encoder = new TextEncoder();
-/** A UTF-16 surrogate without its pair: such a string has no UTF-8 form. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Keys are 1 to keyBytesMax bytes of UTF-8 (CONTRACT.md). The API checks first; this guards the peer path. */
+/** Keys are 1 to keyBytesMax bytes of UTF-8 (CONTRACT.md). The API checks first; this guards the peer path with the same rule. */
 export function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0) throw new ShoalError('BAD_REQUEST', 'key must be 1 to 512 bytes of UTF-8');
-  if (key.length * 3 > cfg.keyBytesMax && encoder.encode(key).byteLength > cfg.keyBytesMax) {
-    throw new ShoalError('BAD_REQUEST', `key is longer than ${cfg.keyBytesMax} bytes of UTF-8`);
-  }
-  if (LONE_SURROGATE.test(key)) throw new ShoalError('BAD_REQUEST', 'key is not valid UTF-8');
+  if (typeof key !== 'string') throw new ShoalError('BAD_REQUEST', 'key must be 1 to 512 bytes of UTF-8');
+  validKey(key);
 }
