@@ -301,10 +301,33 @@ export class ClientWsEndpoint {
 
   private send(ws: WebSocket, answer: ClientResponse): void {
     if (ws.readyState !== ws.OPEN) return;
+    corkForTurn(ws);
     ws.send(this.codec.encodeResponse(answer));
     if (ws.bufferedAmount > this.deps.limits.clientSendBufferBytesMax) {
       this.deps.log('api_ws_slow_reader', { bufferedBytes: ws.bufferedAmount });
       ws.close(CLOSE_POLICY, 'slow reader: too many unread answers');
     }
   }
+}
+
+/** Sockets corked in this event-loop turn; uncorked together after it (setImmediate). */
+const corked = new Set<{ cork(): void; uncork(): void }>();
+
+/**
+ * Holds a client socket's writes until the end of this event-loop turn, so the answers
+ * one turn produces (many, under load: they complete together when a storage batch or a
+ * peer message lands) leave in one write system call instead of one each. The delay is
+ * the rest of the current turn, not a timer.
+ */
+function corkForTurn(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  if (socket === undefined || corked.has(socket)) return;
+  if (corked.size === 0) setImmediate(uncorkAll);
+  corked.add(socket);
+  socket.cork();
+}
+
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.clear();
 }

@@ -169,6 +169,11 @@ class WsLink implements FrameSink {
   }
 }
 
+/** ws's `generateMask` hook: an all-zero key (see `open`). */
+function zeroMask(mask: Uint8Array): void {
+  mask.fill(0);
+}
+
 const refusalErrors: Record<number, 'AUTH_FAILED' | 'CONFIG_MISMATCH'> = {
   [closeCodes.authFailed]: 'AUTH_FAILED',
   [closeCodes.configMismatch]: 'CONFIG_MISMATCH',
@@ -364,6 +369,10 @@ export class WsTransport implements Transport {
       perMessageDeflate: false,
       handshakeTimeout: this.limits.handshakeTimeoutMs,
       followRedirects: false,
+      // A zero masking key: ws then neither copies nor XORs each outgoing message, and the
+      // receiver skips unmasking. Masking guards HTTP intermediaries against frames a
+      // hostile page composes; peer links carry only what two authenticated nodes encode.
+      generateMask: zeroMask,
       ...(isIP(this.host) !== 0 ? { localAddress: this.host } : {}),
       ...(this.tls ?? {}),
     });
