@@ -184,6 +184,9 @@ export class ObjectStore {
   private commitSeq = 0;
   private readsInFlight = 0;
   private readonly recentWrites = new Map<string, number>();
+  /** Cache misses waiting for this turn's engine read, by cache key. */
+  private readQueue = new Map<string, { partition: number; key: string; okey: Uint8Array; settle: Array<Settle<DVVSet | undefined>> }>();
+  private readScheduled = false;
 
   private readonly counters = { cacheHits: 0, cacheMisses: 0, writes: 0, batches: 0, updates: 0, corrupt: 0 };
 
@@ -258,20 +261,58 @@ export class ObjectStore {
       return hit.value ?? undefined;
     }
     this.counters.cacheMisses++;
-    const okey = objectKey(partition, key);
+    return new Promise<DVVSet | undefined>((resolve, reject) => {
+      const waiting = this.readQueue.get(ck);
+      if (waiting !== undefined) {
+        waiting.settle.push({ resolve, reject });
+        return;
+      }
+      this.readQueue.set(ck, { partition, key, okey: objectKey(partition, key), settle: [{ resolve, reject }] });
+      if (!this.readScheduled) {
+        this.readScheduled = true;
+        queueMicrotask(() => this.readBatch());
+      }
+    });
+  }
+
+  /**
+   * The cache misses of one turn, read with one engine `getMany`: each engine call is a
+   * hop to the engine's thread pool (a wake-up and a context switch on a busy machine),
+   * which costs far more than reading one more key in the same call. Reads need no
+   * order among themselves, so batches may overlap.
+   */
+  private async readBatch(): Promise<void> {
+    this.readScheduled = false;
+    const batch = this.readQueue;
+    this.readQueue = new Map();
+    if (batch.size === 0) return;
+    const reads = [...batch.values()];
     const startSeq = this.commitSeq;
     this.readsInFlight++;
-    let bytes: Uint8Array | undefined;
+    let values: Array<Uint8Array | undefined>;
     try {
-      bytes = await this.engine.get(okey);
+      values = await this.engine.getMany(reads.map((r) => r.okey));
+    } catch (err) {
+      for (const r of reads) for (const w of r.settle) w.reject(err);
+      return;
     } finally {
       this.readsInFlight--;
     }
-    const stale = (this.recentWrites.get(ck) ?? -1) > startSeq;
+    let i = 0;
+    for (const [ck, r] of batch) {
+      const bytes = values[i++];
+      let value: DVVSet | undefined;
+      try {
+        value = bytes === undefined ? undefined : this.decode(bytes, r.partition, r.key);
+      } catch (err) {
+        for (const w of r.settle) w.reject(err);
+        continue;
+      }
+      // A commit that landed after this read was issued may be newer than what it saw.
+      if ((this.recentWrites.get(ck) ?? -1) <= startSeq) this.cache.set(ck, value ?? null, cacheCharge(r.key, bytes));
+      for (const w of r.settle) w.resolve(value);
+    }
     if (this.readsInFlight === 0) this.recentWrites.clear();
-    const value = bytes === undefined ? undefined : this.decode(bytes, partition, key);
-    if (!stale) this.cache.set(ck, value ?? null, cacheCharge(key, bytes));
-    return value;
   }
 
   /**
