@@ -20,9 +20,9 @@
  * already speak. Output is for people by default and for programs with `--json`.
  *
  * Decisions worth knowing:
- * - A node's default data directory is `./data/` + its id with every character outside
- *   [A-Za-z0-9._-] replaced by '_' (127.0.0.1:7070 → data/127.0.0.1_7070); see
- *   `dataDirName`. `shoal dev` uses the same rule under its --data.
+ * - A node's default data directory is `./data/ID` (CONTRACT.md), with only path
+ *   separators in the id replaced by '_'; see `dataDirName`. `shoal dev` uses the same
+ *   rule under its --data.
  * - `get` with siblings prints each value after a line `--- sibling I of N ---` and exits
  *   3, so a script cannot mistake a conflict for a value; nothing live exits 4. With
  *   `--json` every outcome is one JSON object and exits 0.

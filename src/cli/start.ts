@@ -92,13 +92,15 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * The default data directory name for a node id: characters outside [A-Za-z0-9._-]
- * become '_' (so `127.0.0.1:7070` → `127.0.0.1_7070`). A ':' is legal on Linux but not on
- * Windows, and `host:path` means "remote" to scp, rsync and tar; one rule for every id
- * keeps `shoal dev` and `shoal start` agreeing on where a node's data is.
+ * The default data directory name for a node id: the id itself, as CONTRACT.md says
+ * (`./data/ID`, so `127.0.0.1:7070` → `data/127.0.0.1:7070`). Only what would make it
+ * another path is replaced by '_': path separators, NUL, and the names `.` and `..`.
+ * One rule for every id keeps `shoal dev` and `shoal start` agreeing on where a node's
+ * data is.
  */
 export function dataDirName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, '_');
+  const name = id.replace(/[/\\\0]/g, '_');
+  return name === '.' || name === '..' ? name.replace(/\./g, '_') : name;
 }
 
 function readSecretFile(flag: string, path: string, cwd: string): string {

@@ -34,9 +34,8 @@ stops it cleanly.
   --id NAME                 node id, unique and stable (default HOST:PORT)
   --host ADDR               listen and source address (default 127.0.0.1)
   --port N                  the one TCP port (default 7070; 0 picks a free one)
-  --data DIR                storage directory (default ./data/ID, with every
-                            character outside [A-Za-z0-9._-] replaced by '_',
-                            e.g. ./data/127.0.0.1_7070)
+  --data DIR                storage directory (default ./data/ID, e.g.
+                            ./data/127.0.0.1:7070)
   --seeds H:P,...           join the cluster through any reachable seed
   --secret-file F           cluster secret (default: env SHOAL_SECRET); without
                             one only a loopback --host is allowed

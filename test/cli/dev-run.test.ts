@@ -51,7 +51,7 @@ describe('shoal dev (with a stand-in node)', () => {
     expect(io.out()).toContain(`node 127.0.0.1:${base + 1}  http://127.0.0.1:${base + 1}/`);
     expect(io.out()).toContain(`dashboard    http://127.0.0.1:${base}/`);
     await expect.poll(() => io.out(), { timeout: 10_000 }).toContain(`[127.0.0.1:${base + 1}] listening seeds=127.0.0.1:${base}`);
-    expect(io.out()).toContain(`[127.0.0.1:${base}] listening seeds=none data=${join(dir, 'd', `127.0.0.1_${base}`)} secretlen=64`);
+    expect(io.out()).toContain(`[127.0.0.1:${base}] listening seeds=none data=${join(dir, 'd', `127.0.0.1:${base}`)} secretlen=64`);
     expect(existsSync(join(dir, 'd', 'dev-secret'))).toBe(true);
     const secret = readFileSync(join(dir, 'd', 'dev-secret'), 'utf8');
     signals.emit('SIGINT', 'SIGINT');

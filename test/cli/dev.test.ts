@@ -23,7 +23,7 @@ describe('shoal dev plan', () => {
       '--port',
       '7072',
       '--data',
-      '/w/data/127.0.0.1_7072',
+      '/w/data/127.0.0.1:7072',
       '--secret-file',
       '/w/data/dev-secret',
       '--seeds',

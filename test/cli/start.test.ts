@@ -28,7 +28,7 @@ describe('parseStartArgs: defaults', () => {
       id: '127.0.0.1:7070',
       host: '127.0.0.1',
       port: 7070,
-      dataDir: join('data', '127.0.0.1_7070'),
+      dataDir: join('data', '127.0.0.1:7070'),
       seeds: [],
       secret: undefined,
       clientToken: undefined,
@@ -51,7 +51,7 @@ describe('parseStartArgs: every flag', () => {
     ['--id', ['--id', 'alpha'], { id: 'alpha', dataDir: join('data', 'alpha') }],
     ['--host (loopback) feeds the default id', ['--host', '127.0.0.2'], { host: '127.0.0.2', id: '127.0.0.2:7070' }],
     ['--host ::1 brackets the id', ['--host', '::1'], { host: '::1', id: '[::1]:7070' }],
-    ['--port', ['--port', '7071'], { port: 7071, id: '127.0.0.1:7071', dataDir: join('data', '127.0.0.1_7071') }],
+    ['--port', ['--port', '7071'], { port: 7071, id: '127.0.0.1:7071', dataDir: join('data', '127.0.0.1:7071') }],
     ['--port 0', ['--port', '0'], { port: 0 }],
     ['--data', ['--data', '/tmp/x'], { dataDir: '/tmp/x' }],
     ['--seeds', ['--seeds', '127.0.0.1:7071, 10.0.0.2:7072,'], { seeds: ['127.0.0.1:7071', '10.0.0.2:7072'] }],
@@ -144,9 +144,11 @@ describe('parseStartArgs: validation errors', () => {
 
 describe('helpers', () => {
   it('dataDirName keeps safe characters and replaces the rest', () => {
-    expect(dataDirName('127.0.0.1:7070')).toBe('127.0.0.1_7070');
-    expect(dataDirName('[::1]:7070')).toBe('___1__7070');
+    expect(dataDirName('127.0.0.1:7070')).toBe('127.0.0.1:7070');
+    expect(dataDirName('[::1]:7070')).toBe('[::1]:7070');
     expect(dataDirName('node-a_1.x')).toBe('node-a_1.x');
+    expect(dataDirName('a/b\\c')).toBe('a_b_c');
+    expect(dataDirName('..')).toBe('__');
   });
   it('isLoopback', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopback(h)).toBe(true);
