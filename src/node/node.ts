@@ -628,7 +628,7 @@ export class ShoalNode implements KvService {
       const left = deadline - this.now();
       if (left <= 0) break;
       try {
-        const answer = await this.requestPeer(t.node, { t: 'fput', k: key, v: value, ctx, w, tmo: Math.max(1, left - 5) }, left);
+        const answer = await this.requestPeer(t.node, { t: 'fput', k: key, v: value, ctx, w, tmo: Math.max(1, Math.floor(left - 5)) }, left);
         if (answer.t !== 'fput_ok') throw new ShoalError('INTERNAL', `unexpected answer ${answer.t} to fput`);
         return { context: answer.ctx };
       } catch (err) {

@@ -59,6 +59,12 @@ describe('join and leave move data as whole partitions', () => {
       expect(r.status).toBe(200);
       expect(await r.text()).toBe(`v${i}`);
     }
+    // With four nodes and N=3 some keys have no replica on node 3: it forwards those
+    // writes to a replica, which assigns the dot. All succeed.
+    for (let i = 0; i < 40; i++) expect((await put(cluster.url(3), `forwarded-${i}`, `f${i}`, { query: 'w=2' })).status).toBe(204);
+    const counters = ((await statusOf(3)) as unknown as { counters: { forwards: number } }).counters;
+    expect(counters.forwards).toBeGreaterThan(0);
+    for (let i = 0; i < 40; i++) expect(await (await get(cluster.url(0), `forwarded-${i}`, { query: 'r=2' })).text()).toBe(`f${i}`);
     // The new node's status lists the partitions it pulled, with a progress bar.
     const st = (await statusOf(3)).transfers as Array<{ direction: string; state: string; keysSent: number }>;
     expect(st.filter((t) => t.direction === 'in' && t.state === 'done').length).toBeGreaterThan(0);
