@@ -54,13 +54,21 @@ describe('convergence after faults', () => {
           // Everyone joins through n0 (whose answers may be lost: seeds are retried every round).
           for (let i = 1; i < s.count; i++) c.join(all[i]!, 'n0');
           c.run(chaosEnd);
+          // Probes that were already losing messages when the chaos ended may still end in a
+          // suspicion; let them play out before asking for a stable agreement.
+          c.run(5_000);
           c.runUntil(() => c.converged(all), 130_000, `convergence (seed ${s.seed})`);
           // And it stays converged.
           c.run(5_000);
           expect(c.converged(all)).toBe(true);
         },
       ),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        // Once found by CI: converged at the very end of the chaos, then a probe that had
+        // lost its pings before the heal still suspected a live node.
+        examples: [[{ seed: 1808617720, count: 5, lossPercent: 9, maxDelayMs: 7, cuts: [], pauses: [{ node: 0, startMs: 12476, lengthMs: 7434 }] }]],
+      },
     );
   });
 });
