@@ -44,6 +44,18 @@ export interface ObjectStoreOptions {
   readonly queueOpsMax?: number;
   /** Operations per engine batch (default `storeBatchOpsMax`). */
   readonly batchOpsMax?: number;
+  /**
+   * How long to gather operations into one engine call: the store runs `fn` once the
+   * gathering is over. Default: the engine's own `defer` when it has one (LevelEngine:
+   * the rest of the event-loop turn), else a microtask (memory engines, the simulator:
+   * no real timers, same order every run).
+   */
+  readonly defer?: (fn: () => void) => void;
+}
+
+/** An engine may say how long the store should gather operations for one call to it. */
+interface GatheringEngine {
+  readonly defer?: (fn: () => void) => void;
 }
 
 export interface UpdateOptions {
@@ -158,6 +170,9 @@ export class ObjectStore {
   private readonly hintsMax: number;
   private readonly queueMax: number;
   private readonly batchMax: number;
+  private readonly defer: (fn: () => void) => void;
+  /** Gathering lasts past the current microtasks: wait for it before each batch too, not only the first. */
+  private readonly gatherTurns: boolean;
 
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   private epochValue: string | undefined;
@@ -201,6 +216,9 @@ export class ObjectStore {
     this.hintsMax = options.hintsPerTargetMax ?? hintsPerTargetMaxDefault;
     this.queueMax = options.queueOpsMax ?? storeQueueOpsMax;
     this.batchMax = options.batchOpsMax ?? storeBatchOpsMax;
+    const defer = options.defer ?? (engine as GatheringEngine).defer;
+    this.defer = defer ?? queueMicrotask;
+    this.gatherTurns = defer !== undefined;
     assert(this.batchMax > 0, 'batchOpsMax must be positive');
   }
 
@@ -270,7 +288,7 @@ export class ObjectStore {
       this.readQueue.set(ck, { partition, key, okey: objectKey(partition, key), settle: [{ resolve, reject }] });
       if (!this.readScheduled) {
         this.readScheduled = true;
-        queueMicrotask(() => this.readBatch());
+        this.defer(() => void this.readBatch());
       }
     });
   }
@@ -515,11 +533,12 @@ export class ObjectStore {
       wake();
     }
     if (!this.flushing && !this.flushScheduled) {
-      // A microtask, not a timer: every operation issued in this turn so far joins the
-      // batch, and the simulator stays free of real timers. Under load, operations that
-      // arrive while a batch is being written form the next batch (classic group commit).
+      // Deferred (a microtask, or the engine's gathering time): every operation issued
+      // meanwhile joins the batch, and with a microtask the simulator stays free of real
+      // timers. Under load, operations that arrive while a batch is being written form the
+      // next batch (classic group commit).
       this.flushScheduled = true;
-      queueMicrotask(() => {
+      this.defer(() => {
         this.flushScheduled = false;
         void this.flush();
       });
@@ -535,6 +554,8 @@ export class ObjectStore {
     if (this.flushing) return;
     this.flushing = true;
     let writing: Writing | undefined;
+    // The first batch was gathered before flush() ran; later ones gather here.
+    let gathered = true;
     try {
       for (;;) {
         if (this.pending.length === 0) {
@@ -545,6 +566,12 @@ export class ObjectStore {
           if (settled) writing = undefined;
           continue;
         }
+        if (this.gatherTurns && !gathered) {
+          // Each engine call is a thread-pool hop that costs far more than one more
+          // operation in it: let the rest of this turn's operations join the batch.
+          await new Promise<void>((r) => this.defer(r));
+        }
+        gathered = false;
         const ops = this.pending.length <= this.batchMax ? this.pending : this.pending.slice(0, this.batchMax);
         this.pending = ops === this.pending ? [] : this.pending.slice(this.batchMax);
         this.inFlight += ops.length;

@@ -57,3 +57,39 @@ describe('ObjectStore reads', () => {
     expect(text(await store.get(3, 'k1'))).not.toBe('v1');
   });
 });
+
+describe('ObjectStore gathering (defer)', () => {
+  it('waits for defer before each engine call, so everything issued meanwhile shares it', async () => {
+    const deferred: Array<() => void> = [];
+    const runDeferred = (): void => {
+      for (const fn of deferred.splice(0)) fn();
+    };
+    let batches = 0;
+    const engine = new (class extends MemoryEngine {
+      override async batch(ops: Parameters<MemoryEngine['batch']>[0], options?: Parameters<MemoryEngine['batch']>[1]): Promise<void> {
+        batches++;
+        return super.batch(ops, options);
+      }
+    })();
+    const store = new ObjectStore(engine, { defer: (fn) => deferred.push(fn) });
+    await store.open();
+    batches = 0;
+    const first = [store.update(1, 'a', () => obj('a')), store.update(1, 'b', () => obj('b'))];
+    await new Promise((r) => setImmediate(r));
+    // Nothing reaches the engine until the gathering ends, across turns.
+    expect(batches).toBe(0);
+    first.push(store.update(1, 'c', () => obj('c')));
+    runDeferred();
+    await Promise.all(first);
+    expect(batches).toBe(1);
+    // The next batch gathers again before it is prepared.
+    const second = [store.update(1, 'd', () => obj('d')), store.update(1, 'e', () => obj('e'))];
+    for (let i = 0; i < 20 && batches === 1; i++) {
+      await new Promise((r) => setImmediate(r));
+      runDeferred();
+    }
+    await Promise.all(second);
+    expect(batches).toBe(2);
+    expect((await Promise.all(['a', 'b', 'c', 'd', 'e'].map((k) => store.get(1, k)))).map(text)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});
