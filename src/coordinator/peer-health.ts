@@ -88,6 +88,19 @@ export class PeerHealth {
     return this.peers.get(peer)?.latencyMs ?? 0;
   }
 
+  /**
+   * Closes the peer's circuit: the failure detector has direct evidence it is back (an ack
+   * to its own probe), which is stronger than waiting out the open period.
+   */
+  reset(peer: string): void {
+    const s = this.peers.get(peer);
+    if (!s) return;
+    s.failures = 0;
+    s.openUntil = 0;
+    s.openMs = this.config.openMs;
+    s.trialInFlight = false;
+  }
+
   /** The peer forgot (it left the cluster). */
   forget(peer: string): void {
     this.peers.delete(peer);

@@ -499,6 +499,8 @@ export class ShoalNode implements KvService {
           break;
         case 'member_status':
           this.log('member_status', { peer: ev.id, status: ev.status });
+          // Back up by our own probe: its circuit need not wait out its open period.
+          if (ev.status === 'up') this.health.reset(ev.id);
           break;
         case 'ring_changed': {
           // Mirror gossip's current ring (the newest), whatever order outputs arrive in.

@@ -216,3 +216,18 @@ describe('parseQuorum', () => {
     expect(isShoalError(err, 'BAD_REQUEST')).toBe(true);
   });
 });
+
+describe('PeerHealth.reset', () => {
+  it('closes an open circuit at once (the failure detector saw the peer back)', () => {
+    const h = new PeerHealth({ latencyAlpha: 0.5, failuresToOpen: 1, openMs: 1_000, openMaxMs: 8_000 }, 10);
+    h.failure('p', 0);
+    expect(h.isOpen('p', 10)).toBe(true);
+    h.reset('p');
+    expect(h.isOpen('p', 10)).toBe(false);
+    expect(h.allow('p', 10)).toBe(true);
+    // And the next failure starts from the first open period again.
+    h.failure('p', 20);
+    expect(h.isOpen('p', 1_019)).toBe(true);
+    expect(h.isOpen('p', 1_021)).toBe(false);
+  });
+});
