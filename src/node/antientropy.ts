@@ -6,7 +6,6 @@
  * tree and key requests, and repairs the keys an exchange finds by merging both sides'
  * versions and writing the merge wherever it is newer (both ways).
  */
-import type { Env } from '../env/index.js';
 import { ShoalError, isShoalError } from '../errors/index.js';
 import * as cfg from '../config/index.js';
 import * as vc from '../vclock/index.js';
@@ -24,20 +23,10 @@ import {
   type AeRequest,
   type PartitionAeStatus,
 } from '../antientropy/index.js';
-import type { ObjectStore } from '../store/index.js';
 import type { PeerMessage } from '../wire/messages.js';
-import type { Logger } from './log.js';
+import type { NodeServices } from './services.js';
 
-export interface AntiEntropyHost {
-  readonly id: string;
-  readonly partitions: number;
-  readonly env: Env;
-  readonly store: ObjectStore;
-  readonly log: Logger;
-  reachable(node: string): boolean;
-  request(to: string, msg: PeerMessage, timeoutMs: number): Promise<PeerMessage>;
-  /** Merges an object into the local copy through the replica write path (which reports to `written`). */
-  merge(partition: number, key: string, obj: DVVSet): Promise<void>;
+export interface AntiEntropyHost extends NodeServices {
   /** Partitions this node replicates now, each with its other replicas in preference order. */
   replicas(): Array<{ partition: number; peers: string[] }>;
   /** Recent foreground p99 latency, ms. */

@@ -30,6 +30,7 @@ import { checkKey as validKey } from '../api/params.js';
 import { TransferManager } from './transfers.js';
 import { ActorIds } from './actors.js';
 import { Reaper } from './reaper.js';
+import type { NodeServices } from './services.js';
 import { AntiEntropyDriver } from './antientropy.js';
 import { REMOVE, type UpdateFn } from '../store/index.js';
 
@@ -92,8 +93,6 @@ export interface KeyExplain {
   readonly hints: ReadonlyArray<{ target: string; ts: number; holder: string }>;
   readonly [extra: string]: unknown;
 }
-
-type ReplicaReply = { ok: true; msg: PeerMessage } | { ok: false; err: ShoalError };
 
 /**
  * One Shoal node: the driver loop around the protocol cores. It feeds gossip its ticks,
@@ -180,9 +179,8 @@ export class ShoalNode implements KvService {
       },
       cfg.peerHealthMax,
     );
-    this.transfers = new TransferManager({
+    const services: NodeServices = {
       id: deps.id,
-      n: deps.n,
       partitions: deps.partitions,
       env: deps.env,
       store: deps.store,
@@ -190,6 +188,10 @@ export class ShoalNode implements KvService {
       reachable: (node) => this.reachable(node),
       request: (to, msg, timeoutMs) => this.requestPeer(to, msg, timeoutMs),
       merge: (partition, key, obj) => this.applyReplicaWrite(partition, key, obj, undefined),
+    };
+    this.transfers = new TransferManager({
+      ...services,
+      n: deps.n,
       ring: () => this.ringIndex?.ring,
       setReady: (version) => {
         if (this.gossip.readyVersion(this.id) < version) {
@@ -203,26 +205,14 @@ export class ShoalNode implements KvService {
       },
     });
     this.ae = new AntiEntropyDriver({
-      id: deps.id,
-      partitions: deps.partitions,
-      env: deps.env,
-      store: deps.store,
-      log: deps.log,
-      reachable: (node) => this.reachable(node),
-      request: (to, msg, timeoutMs) => this.requestPeer(to, msg, timeoutMs),
-      merge: (partition, key, obj) => this.applyReplicaWrite(partition, key, obj, undefined),
+      ...services,
       replicas: () => this.aeReplicas(),
       p99Ms: () => this.foregroundP99(),
       skipRepair: deps.hooks?.skipAntiEntropyRepair === true,
     });
     this.reaper = new Reaper({
-      id: deps.id,
-      partitions: deps.partitions,
-      env: deps.env,
-      store: deps.store,
-      log: deps.log,
+      ...services,
       graceMs: deps.tombstoneGraceMs ?? cfg.tombstoneGraceMs,
-      request: (to, msg, timeoutMs) => this.requestPeer(to, msg, timeoutMs),
       quietMembers: () => {
         const ring = this.ringIndex?.ring;
         if (!ring || ring.next || this.leaving !== 'no') return undefined;

@@ -19,22 +19,13 @@
  * its tombstone is harmless and comes up for reaping again. A key written again after
  * reaping gets fresh per-key actor ids (actors.ts), so old dots are never reused.
  */
-import type { Env } from '../env/index.js';
 import * as cfg from '../config/index.js';
 import * as vc from '../vclock/index.js';
 import type { DVVSet } from '../vclock/types.js';
-import type { ObjectStore } from '../store/index.js';
-import type { PeerMessage } from '../wire/messages.js';
-import type { Logger } from './log.js';
+import type { NodeServices } from './services.js';
 
-export interface ReaperHost {
-  readonly id: string;
-  readonly partitions: number;
-  readonly env: Env;
-  readonly store: ObjectStore;
-  readonly log: Logger;
+export interface ReaperHost extends Omit<NodeServices, 'reachable' | 'merge'> {
   readonly graceMs: number;
-  request(to: string, msg: PeerMessage, timeoutMs: number): Promise<PeerMessage>;
   /** Every member (this node included) when all are up and the ring is settled; undefined otherwise. */
   quietMembers(): string[] | undefined;
   /** The partition's primaries in preference order. */

@@ -17,29 +17,18 @@
  * arrived meanwhile stays, and goes with the next sweep). So a fallback copy is dropped
  * once handed off, and after transfers settle every key lives on exactly its N primaries.
  */
-import type { Env } from '../env/index.js';
 import { ShoalError } from '../errors/index.js';
 import * as cfg from '../config/index.js';
 import * as vc from '../vclock/index.js';
 import type { DVVSet } from '../vclock/types.js';
 import { RingIndex } from '../ring/index.js';
 import type { RingState } from '../ring/types.js';
-import type { ObjectStore } from '../store/index.js';
 import { TokenBucket } from '../hinted-handoff/index.js';
 import type { PeerMessage, TransferItem } from '../wire/messages.js';
-import type { Logger } from './log.js';
+import type { NodeServices } from './services.js';
 
-export interface TransferHost {
-  readonly id: string;
+export interface TransferHost extends NodeServices {
   readonly n: number;
-  readonly partitions: number;
-  readonly env: Env;
-  readonly store: ObjectStore;
-  readonly log: Logger;
-  reachable(node: string): boolean;
-  request(to: string, msg: PeerMessage, timeoutMs: number): Promise<PeerMessage>;
-  /** Merges an incoming object into the local copy (the replica write path). */
-  merge(partition: number, key: string, obj: DVVSet): Promise<void>;
   /** The ring this node serves from, and its pending owners if a change is under way. */
   ring(): RingState | undefined;
   /** Declares this node ready for pending ring `version`. */
