@@ -156,6 +156,7 @@ export class ShoalNode implements KvService {
   };
 
   private readonly merge: (a: DVVSet, b: DVVSet) => DVVSet;
+  private readonly rputOkBytes: Uint8Array;
 
   constructor(private readonly deps: NodeDeps) {
     this.merge = deps.hooks?.sync ?? vc.sync;
@@ -170,6 +171,7 @@ export class ShoalNode implements KvService {
     this.transport = deps.transport;
     this.log = deps.log;
     this.codec = createPeerCodec({ maxValueBytes: deps.maxValueBytes });
+    this.rputOkBytes = this.codec.encode({ t: 'rput_ok' });
     this.health = new PeerHealth(
       {
         latencyAlpha: cfg.latencyAlpha,
@@ -898,7 +900,8 @@ export class ShoalNode implements KvService {
           return;
         }
         this.handleReplicaPut(m.p, m.k, m.o, m.h).then(
-          () => answer({ t: 'rput_ok' }),
+          // The ack is the same bytes every time: encoded once (hot path: one per replica write).
+          () => reply?.(this.rputOkBytes),
           (err) => answer(errorMsg(err)),
         );
         return;
