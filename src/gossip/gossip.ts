@@ -751,6 +751,12 @@ export class Gossip {
       if (peer.liveness === 'up' && (claimant === undefined || id < claimant)) claimant = id;
     }
     if (claimant !== this.selfId) return;
+    // Owners of the current ring we know nothing about yet (a restarted node restores its
+    // ring before gossip brings back its peers) stay in: not knowing a member is not its
+    // leaving. Only a member's own `leaving`/`left` record takes it out.
+    if (this.current !== undefined) {
+      for (const id of new Set(this.current.owners)) if (id !== this.selfId && !this.peers.has(id) && !input.includes(id)) input.push(id);
+    }
     input.sort();
     const previous = this.current;
     if (previous === undefined) {
