@@ -55,3 +55,8 @@ export const storeScanEntriesMax = 10_000;
  * read little.
  */
 export const storeIterateChunkEntries = 256;
+
+/** First capacity of the store's key filter (keys); it doubles as it fills, so this only sets the smallest footprint (~12 KiB). */
+export const storeBloomInitialKeys = 8_192;
+/** False-positive rate of the key filter: 1% of writes of new keys still pay a read. */
+export const storeBloomFalsePositiveRate = 0.01;

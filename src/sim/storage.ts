@@ -92,6 +92,9 @@ class EngineWrapper implements Engine {
   iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]> {
     return this.inner.iterate(range);
   }
+  keys(range: EngineRange): AsyncIterable<Uint8Array> {
+    return this.inner.keys(range);
+  }
   clear(range: EngineRange): Promise<void> {
     return this.inner.clear(range);
   }

@@ -46,6 +46,8 @@ export interface Engine {
   range(range: EngineRange): Promise<Array<[Uint8Array, Uint8Array]>>;
   /** Streams a range in chunks; stop early by breaking out of the loop. */
   iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]>;
+  /** Streams only the keys of a range (no values are read: cheap over large values). */
+  keys(range: EngineRange): AsyncIterable<Uint8Array>;
   /** Deletes every key in the range. */
   clear(range: EngineRange): Promise<void>;
 }

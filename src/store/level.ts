@@ -19,6 +19,7 @@ interface LevelDb {
   getMany(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
   batch(ops: EngineOp[], options?: { sync?: boolean }): Promise<void>;
   iterator(options: Record<string, unknown>): LevelIterator;
+  keys(options: Record<string, unknown>): { nextv(size: number): Promise<Uint8Array[]>; close(): Promise<void> };
   clear(options: Record<string, unknown>): Promise<void>;
 }
 type LevelCtor = new (location: string, options: Record<string, unknown>) => LevelDb;
@@ -136,6 +137,26 @@ export class LevelEngine implements Engine {
         }
         if (chunk.length === 0) return;
         for (const entry of chunk) yield entry;
+      }
+    } finally {
+      await it.close().catch(() => undefined);
+    }
+  }
+
+  async *keys(range: EngineRange): AsyncIterable<Uint8Array> {
+    const options: Record<string, unknown> = levelRange(range);
+    if (range.limit !== undefined) options.limit = range.limit;
+    const it = this.open_().keys(options);
+    try {
+      for (;;) {
+        let chunk: Uint8Array[];
+        try {
+          chunk = await it.nextv(storeIterateChunkEntries * 16);
+        } catch (err) {
+          throw storageError('keys')(err);
+        }
+        if (chunk.length === 0) return;
+        for (const k of chunk) yield k;
       }
     } finally {
       await it.close().catch(() => undefined);

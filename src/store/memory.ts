@@ -126,6 +126,10 @@ export class MemoryEngine implements Engine {
     return this.rangeSync(range, limit);
   }
 
+  async *keys(range: EngineRange): AsyncIterable<Uint8Array> {
+    for await (const [k] of this.iterate(range)) yield k;
+  }
+
   async *iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]> {
     // Chunked, re-seeking after the last key seen: not a snapshot, but a write that lands
     // between chunks is either seen once or not at all, never twice.
