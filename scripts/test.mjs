@@ -14,6 +14,15 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
+// Typecheck everything, tests and benchmarks included (the build above covers src/ only;
+// vitest strips types without checking them).
+const typecheck = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { cwd: root, stdio: 'inherit' });
+if (typecheck.status !== 0) {
+  console.log('typecheck failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 mkdirSync(join(root, 'test-results'), { recursive: true });
 const report = join(root, 'test-results', 'vitest.json');
 rmSync(report, { force: true });

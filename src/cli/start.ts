@@ -256,7 +256,14 @@ export async function runStart(argv: string[], io: CliIo, startNode?: StartNode,
   try {
     // Either a signal asks us to stop, or the node stops by itself (after `shoal leave`).
     const selfStop = node.stopped === undefined ? new Promise<never>(() => undefined) : node.stopped.then(() => 'self' as const);
-    const why = await Promise.race([stopRequested.then(() => 'signal' as const), selfStop]);
+    let why: 'signal' | 'self';
+    try {
+      why = await Promise.race([stopRequested.then(() => 'signal' as const), selfStop]);
+    } catch (err) {
+      // The node cannot go on (e.g. every seed refused our cluster settings): close it, then fail.
+      await node.stop().catch(() => undefined);
+      throw err;
+    }
     if (why === 'self') {
       await node.stop();
       io.stderr.write(`shoal: node ${options.id} stopped by itself\n`);

@@ -55,11 +55,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   let fatal: (err: ShoalError) => void = () => {};
   let leftCluster: () => void = () => {};
-  const stoppedByItself = new Promise<void>((resolve) => {
+  const stoppedByItself = new Promise<void>((resolve, reject) => {
     fatal = (err) => {
       log('fatal', { code: err.code, message: err.message }, 'error');
-      process.stderr.write(`shoal: ${err.message}\n`);
-      resolve();
+      // The caller (shoal start) stops the node and exits non-zero with this error.
+      reject(err);
     };
     leftCluster = () => {
       process.stderr.write(`shoal: node ${options.id} has left the cluster\n`);

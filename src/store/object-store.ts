@@ -102,6 +102,8 @@ export interface StoreStats {
   batches: number;
   /** `update` calls that changed the object. */
   updates: number;
+  /** Updates of keys never stored here, whose read the key filter skipped. */
+  absentSkips: number;
   /** Operations waiting for or inside the current group commit. */
   queued: number;
   hintsPending: number;

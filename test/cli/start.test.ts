@@ -207,9 +207,12 @@ describe('runStart', () => {
     const signals = new EventEmitter();
     const io = captureIo({ cwd: dir });
     let fail: (err: Error) => void = () => undefined;
-    const running = runStart([], io, async () => ({ port: 7070, stopped: new Promise<void>((_r, j) => (fail = j)), stop: async () => undefined }), signals);
+    let stops = 0;
+    const running = runStart([], io, async () => ({ port: 7070, stopped: new Promise<void>((_r, j) => (fail = j)), stop: async () => void (stops += 1) }), signals);
     await expect.poll(() => signals.listenerCount('SIGTERM')).toBe(1);
     fail(new Error('disk on fire'));
     await expect(running).rejects.toThrow('disk on fire');
+    // The node's sockets and store are closed before the error surfaces.
+    expect(stops).toBe(1);
   });
 });

@@ -208,6 +208,26 @@ describe('faults on real processes', () => {
     await waitFor('hints drained', async () => (await pending()) === 0, 30_000);
   });
 
+  it('a node whose partition count differs is refused with a clear error and exits non-zero', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-mismatch-'));
+    const port = await freePort();
+    const { spawn } = await import('node:child_process');
+    const proc = spawn(process.execPath, [SHOAL, 'start', '--port', String(port), '--data', join(dir, 'd'), '--secret-file', cluster.secretFile, '--partitions', '32', '--seeds', cluster.nodes[0]!.id], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    try {
+      const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/q=32/);
+      expect(stderr).toMatch(/q=64/);
+      const s = (await (await fetch(`${cluster.url(0)}/v1/status`)).json()) as { members: Array<{ id: string }> };
+      expect(s.members.some((m) => m.id === `127.0.0.1:${port}`)).toBe(false);
+    } finally {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a node with the wrong secret is refused and never becomes a member', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shoal-wrong-'));
     const secretFile = join(dir, 'secret');
