@@ -29,3 +29,8 @@ export const reapBatchMax = 64;
 export const reapRequestTimeoutMs = 2_000;
 /** Keys whose actor id a node remembers for reuse (an LRU); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
 export const actorsRecentMax = 100_000;
+/**
+ * Gossip messages held while a new incarnation is being written (they carry it, so they wait),
+ * messages. Gossip resends its whole state every round, so past this the oldest are dropped.
+ */
+export const gossipHeldSendsMax = 256;

@@ -140,8 +140,11 @@ export class ShoalNode implements KvService {
   private ringPersist: Promise<void> = Promise.resolve();
   private incarnationPersist: Promise<void> = Promise.resolve();
   private savedIncarnation = -1;
-  private performChain: Promise<void> = Promise.resolve();
-  private performQueue = 0;
+  /** The incarnation known to be on disk (messages carrying a newer one wait for it). */
+  private durableIncarnation = -1;
+  /** Gossip messages waiting for their incarnation to be on disk (bounded: gossipHeldSendsMax). */
+  private heldSends: GossipOutput['send'] = [];
+  private releasing = false;
   readonly counters = {
     gets: 0,
     puts: 0,
@@ -452,6 +455,9 @@ export class ShoalNode implements KvService {
     this.savedIncarnation = inc;
     this.incarnationPersist = this.incarnationPersist
       .then(() => this.store.putMeta('incarnation', new TextEncoder().encode(String(inc))))
+      .then(() => {
+        this.durableIncarnation = Math.max(this.durableIncarnation, inc);
+      })
       .catch((err) => this.log('incarnation_persist_failed', { err }, 'error'));
     return this.incarnationPersist;
   }
@@ -461,24 +467,50 @@ export class ShoalNode implements KvService {
    * then sends. A changed incarnation is persisted before the messages that carry it leave.
    */
   private perform(out: GossipOutput): void {
-    if (this.gossip.incarnation !== this.savedIncarnation || this.performQueue > 0) {
-      // Outputs are performed in order: once one waits for the incarnation to be saved,
-      // the ones after it wait behind it.
-      this.performQueue++;
-      this.performChain = this.performChain
-        .then(() => this.persistIncarnation())
-        .then(() => this.performNow(out))
-        .catch((err) => this.log('perform_failed', { err }, 'error'))
-        .finally(() => {
-          this.performQueue--;
-        });
+    // Events at once and in order (the transport learns addresses, the ring is mirrored).
+    this.applyEvents(out.events);
+    if (out.send.length === 0) return;
+    if (this.gossip.incarnation === this.durableIncarnation && this.heldSends.length === 0) {
+      this.sendAll(out.send);
       return;
     }
-    this.performNow(out);
+    // These messages carry an incarnation not yet on disk: they wait for it. Gossip repeats
+    // its state every round, so when too many wait, the oldest are dropped, not queued forever.
+    for (const s of out.send) this.heldSends.push(s);
+    const excess = this.heldSends.length - cfg.gossipHeldSendsMax;
+    if (excess > 0) {
+      this.heldSends.splice(0, excess);
+      this.log('gossip_sends_dropped', { count: excess }, 'warn');
+    }
+    if (!this.releasing) void this.releaseHeld();
   }
 
-  private performNow(out: GossipOutput): void {
-    for (const ev of out.events) {
+  /** Persists the incarnation, then sends what waited for it (again if it moved meanwhile). */
+  private async releaseHeld(): Promise<void> {
+    this.releasing = true;
+    try {
+      while (this.gossip.incarnation !== this.durableIncarnation && !this.stopped) {
+        const before = this.durableIncarnation;
+        await this.persistIncarnation();
+        if (this.durableIncarnation === before && this.gossip.incarnation !== before) return; // the write failed (logged): keep holding
+      }
+      const held = this.heldSends;
+      this.heldSends = [];
+      if (!this.stopped) this.sendAll(held);
+    } finally {
+      this.releasing = false;
+    }
+  }
+
+  private sendAll(sends: GossipOutput['send']): void {
+    for (const s of sends) {
+      if (s.to === this.id) continue;
+      this.transport.send(s.to, this.codec.encode(s.msg));
+    }
+  }
+
+  private applyEvents(events: GossipOutput['events']): void {
+    for (const ev of events) {
       switch (ev.kind) {
         case 'member_added':
           if (ev.id !== this.id) this.transport.setPeer(ev.id, ev.address);
@@ -507,10 +539,6 @@ export class ShoalNode implements KvService {
           this.log('member_ignored', { peer: ev.id, reason: ev.reason }, 'warn');
           break;
       }
-    }
-    for (const s of out.send) {
-      if (s.to === this.id) continue;
-      this.transport.send(s.to, this.codec.encode(s.msg));
     }
   }
 
