@@ -20,7 +20,8 @@
  *
  * Flags: --rounds 3 --duration 20 --keys 100000 --concurrency 64 --value-bytes 1024
  * --warmup 2 --preload 120 (seconds) --no-etcd --no-sync --no-ceilings --no-profile
- * --no-write --growth (adds the growth sweep; --growth-steps 10000,100000,1000000).
+ * --no-write --growth (also runs `npm run bench:growth`'s bench/growth.ts with --growth-steps,
+ * default 10000,100000,1000000, in a fresh data directory).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -278,10 +279,8 @@ async function main(): Promise<void> {
     console.error(profile);
   }
 
-  let growthText = '';
-  if (f.growth === true) {
-    growthText = await growth({ work, shoal: SHOAL, steps: f['growth-steps']!.split(',').map(Number), durationMs: Math.min(DURATION_MS, 10_000), concurrency: CONC });
-  }
+  // The growth benchmark (bench/growth.ts) writes its own chart and section.
+  if (f.growth === true) growth({ work, steps: f['growth-steps']!.split(',').map(Number), durationMs: Math.min(DURATION_MS, 10_000), concurrency: CONC, write: f['no-write'] !== true });
 
   // ------------------------------------------------------------- report
   const groups = new Map<string, Sample[]>();
@@ -354,7 +353,6 @@ async function main(): Promise<void> {
           `Top functions by self time (time spent in the function itself, not its callees), from the .cpuprofile the run wrote (rerun with \`npm run bench:compare\`, or \`--rounds 1 --duration 5 --no-etcd --no-ceilings\` for the profile alone):\n\n${profile}`,
       );
     }
-    if (growthText !== '') writeSection('growth', 'Growth', growthText);
     console.error('wrote docs/performance.md');
   }
 }

@@ -1,0 +1,263 @@
+/**
+ * `npm run bench:growth`: issue 7's growth measurements on real `shoal start` processes.
+ *
+ * 1. Sweep: one 3-node cluster (N=3, R=W=2, so every node holds every key) filled step by
+ *    step with `--value-bytes` values through the SDK at `--fill-concurrency` in flight;
+ *    after each step `--duration` s of put=50,get=50 at `--concurrency` over the keys
+ *    written so far, and each node's memory (VmRSS, RssAnon, RssFile from /proc, V8 heap
+ *    from /metrics). Plotted into docs/growth.svg.
+ * 2. Restart and anti-entropy: node 2 is stopped cleanly; with the node's own store code
+ *    (ObjectStore over classic-level, the process stopped) `--differ` random keys are
+ *    removed from its data directory, which is what a replica that missed those writes
+ *    and lost their hints looks like (no hint exists to replay, and nothing reads the
+ *    keys, so only anti-entropy can repair them). Node 2 is started again; the script
+ *    times the rebuild of its trees (start until every partition's tree is ready), then
+ *    the repair (trees ready until node 2's trees hold as many keys as node 0's), and
+ *    finally checks every removed key on node 2 through /v1/explain.
+ *
+ * The data directory is kept (`--data`, default .tmp/growth-data) with the number of
+ * keys written, so a rerun reuses the filled cluster (`--fresh` starts over).
+ *
+ * Flags: --steps 10000,100000,300000,1000000 --duration 10 --concurrency 64
+ * --fill-concurrency 256 --value-bytes 100 --differ 1000 --data DIR --fresh
+ * --no-sweep --no-ae --no-write --smoke (tiny steps, for CI: checks that it works).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { keyName, parseMix, runLoad, sdkDriver, type BenchDriver } from '../src/bench/index.js';
+import { RealClock, RealRandom, RealTimers } from '../src/env/index.js';
+import { partitionOf } from '../src/ring/index.js';
+import { LevelEngine, ObjectStore } from '../src/store/index.js';
+import { ROOT, fmt, machine, today, writeSection } from './lib/doc.js';
+import { GrowthCluster } from './lib/growth-cluster.js';
+import { growthDoc, svg, type AeRun, type GrowthPoint, type GrowthResults } from './lib/growth.js';
+import { stopAll, waitFor } from './lib/procs.js';
+
+const { values: f } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10000,100000,300000,1000000' },
+    duration: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '64' },
+    'fill-concurrency': { type: 'string', default: '256' },
+    'value-bytes': { type: 'string', default: '100' },
+    differ: { type: 'string', default: '1000' },
+    partitions: { type: 'string', default: '64' },
+    data: { type: 'string', default: join(ROOT, '.tmp', 'growth-data') },
+    fresh: { type: 'boolean' },
+    'no-sweep': { type: 'boolean' },
+    'no-ae': { type: 'boolean' },
+    'no-write': { type: 'boolean' },
+    smoke: { type: 'boolean' },
+  },
+});
+const smoke = f.smoke === true;
+const STEPS = (smoke ? '200,1000' : f.steps!).split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const DURATION_MS = (smoke ? 1 : Math.max(1, Number(f.duration))) * 1000;
+const CONC = Math.max(1, Number(f.concurrency));
+const FILL_CONC = Math.max(1, Number(f['fill-concurrency']));
+const VALUE = Math.max(1, Number(f['value-bytes']));
+const DIFFER = smoke ? 20 : Math.max(1, Number(f.differ));
+const Q = Number(f.partitions);
+const DATA = smoke ? join(ROOT, '.tmp', `growth-smoke-${process.pid}`) : f.data!;
+const ENTRY = join(import.meta.dirname, 'lib', 'shoal-entry.js');
+const write = f['no-write'] !== true && !smoke;
+/** Bound on filling one step, so a stalled cluster cannot hold the run forever. */
+const FILL_MS_MAX = 30 * 60_000;
+/** Bound on the repair wait: far beyond the 10 s target, so a slow repair is measured, not cut. */
+const REPAIR_MS_MAX = 10 * 60_000;
+
+if (f.fresh === true || smoke) rmSync(DATA, { recursive: true, force: true });
+mkdirSync(DATA, { recursive: true });
+const stateFile = join(DATA, 'state.json');
+const resultsFile = join(DATA, 'results.json');
+const state = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { written: number }) : { written: 0 };
+const results: GrowthResults = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as GrowthResults) : { points: [] };
+const save = () => {
+  writeFileSync(stateFile, JSON.stringify(state));
+  writeFileSync(resultsFile, JSON.stringify(results, null, 1));
+};
+const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+
+/** Writes keys state.written..upTo-1, FILL_CONC at a time, with a progress line every 5 s. */
+async function fill(d: BenchDriver, upTo: number): Promise<void> {
+  const value = new RealRandom().bytes(VALUE);
+  const from = state.written;
+  let next = from;
+  let done = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  const deadline = t0 + FILL_MS_MAX;
+  const progress = setInterval(() => {
+    const s = (performance.now() - t0) / 1000;
+    const rate = done / s;
+    log(`fill ${(from + done).toLocaleString('en-US')}/${upTo.toLocaleString('en-US')} keys, ${fmt(rate)} puts/s, ${failed} failed, ETA ${fmt((upTo - from - done) / Math.max(1, rate))} s`);
+  }, 5_000);
+  try {
+    await Promise.all(
+      Array.from({ length: FILL_CONC }, async () => {
+        while (next < upTo && performance.now() < deadline) {
+          const k = next++;
+          // A failed put is retried: every key below `written` must exist for the later phases.
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await d.put(keyName(k), value, null);
+              done++;
+              break;
+            } catch (err) {
+              failed++;
+              if (attempt >= 5) throw err;
+            }
+          }
+        }
+      }),
+    );
+  } finally {
+    clearInterval(progress);
+  }
+  state.written = next;
+  save();
+  log(`filled to ${next.toLocaleString('en-US')} keys in ${fmt((performance.now() - t0) / 1000)} s (${fmt(done / ((performance.now() - t0) / 1000))} puts/s, ${failed} failed attempts)`);
+}
+
+async function sweep(c: GrowthCluster): Promise<void> {
+  const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
+  try {
+    for (const step of STEPS) {
+      if (state.written < step) await fill(d, step);
+      const r = await runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: DURATION_MS, warmupMs: 1_000 });
+      const mems = await Promise.all(c.ports.map((_, i) => c.memory(i)));
+      const big = mems.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
+      const p: GrowthPoint = {
+        keys: state.written,
+        opsPerSec: r.opsPerSec,
+        putP99Ms: (r.ops.put?.latencyUs.p99 ?? NaN) / 1000,
+        getP99Ms: (r.ops.get?.latencyUs.p99 ?? NaN) / 1000,
+        errors: r.totalErrors,
+        rssMb: big.rssMb,
+        anonMb: big.anonMb,
+        fileMb: big.fileMb,
+        heapUsedMb: big.heapUsedMb,
+        rssAllMb: mems.map((m) => m.rssMb),
+      };
+      results.points = [...results.points.filter((q) => q.keys !== p.keys), p].sort((a, b) => a.keys - b.keys);
+      save();
+      log(`${p.keys.toLocaleString('en-US')} keys: ${fmt(p.opsPerSec)} ops/s, p99 put ${fmt(p.putP99Ms)} get ${fmt(p.getP99Ms)} ms, errors ${p.errors}; RSS ${mems.map((m) => fmt(m.rssMb)).join(' / ')} MB (largest: anon ${fmt(big.anonMb)}, file ${fmt(big.fileMb)}, V8 heap ${fmt(big.heapUsedMb)})`);
+    }
+  } finally {
+    await d.close();
+  }
+}
+
+/** Removes `count` random keys of 0..written-1 from node i's stopped store, with the store's own code. */
+async function removeKeys(dir: string, count: number): Promise<string[]> {
+  const random = new RealRandom();
+  const picked = new Set<number>();
+  while (picked.size < Math.min(count, state.written)) picked.add(Math.floor(random.float() * state.written));
+  const keys = [...picked].map(keyName);
+  const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: dir }));
+  await store.open();
+  try {
+    await Promise.all(keys.map((k) => store.remove(partitionOf(k, Q), k)));
+  } finally {
+    await store.close();
+  }
+  return keys;
+}
+
+async function antiEntropy(c: GrowthCluster): Promise<void> {
+  const victim = 2;
+  const before = await c.ae(0);
+  log(`anti-entropy: node 0 holds ${before.keys.toLocaleString('en-US')} keys in its trees; stopping node ${victim}`);
+  await c.stop(victim);
+  const removed = await removeKeys(c.dataDir(victim), DIFFER);
+  log(`removed ${removed.length} keys from node ${victim}'s store; starting it`);
+  const t0 = performance.now();
+  let peakRss = 0;
+  let healthyMs = NaN;
+  const started = c.start(victim).then(() => {
+    healthyMs = performance.now() - t0;
+  });
+  const sample = async () => {
+    const m = await c.memory(victim);
+    if (Number.isFinite(m.rssMb)) peakRss = Math.max(peakRss, m.rssMb);
+  };
+  await started;
+  let ae = await c.ae(victim);
+  await waitFor(
+    `node ${victim}'s trees rebuilt`,
+    async () => {
+      await sample();
+      ae = await c.ae(victim);
+      return ae.listed > 0 && ae.ready === ae.listed;
+    },
+    REPAIR_MS_MAX,
+  );
+  const tReady = performance.now();
+  const rebuildMemory = await c.memory(victim);
+  const target = (await c.ae(0)).keys;
+  log(`node ${victim}: healthy after ${fmt(healthyMs)} ms, trees rebuilt after ${fmt(tReady - t0)} ms with ${ae.keys.toLocaleString('en-US')} keys (node 0: ${target.toLocaleString('en-US')}); RSS ${fmt(rebuildMemory.rssMb)} MB`);
+  let last = ae.keys;
+  await waitFor(
+    `node ${victim} repaired`,
+    async () => {
+      await sample();
+      ae = await c.ae(victim);
+      if (ae.keys !== last) log(`  node ${victim}: ${ae.keys.toLocaleString('en-US')} keys after ${fmt(performance.now() - tReady)} ms`);
+      last = ae.keys;
+      return ae.keys >= target;
+    },
+    REPAIR_MS_MAX,
+  );
+  const tRepaired = performance.now();
+  const repairedBy = await Promise.all(c.ports.map(async (_, i) => (await c.ae(i)).keysRepaired));
+  // Every removed key must be back on node `victim` itself (not merely answered by a quorum).
+  const victimId = c.endpoints[victim]!;
+  let present = 0;
+  for (const k of removed) {
+    const e = (await (await fetch(`${c.url(victim)}/v1/explain/${encodeURIComponent(k)}`)).json()) as { replicas: Array<{ node: string; versions?: unknown[] }> };
+    if ((e.replicas.find((r) => r.node === victimId)?.versions?.length ?? 0) > 0) present++;
+  }
+  const run: AeRun = {
+    keys: target,
+    differing: removed.length,
+    healthyMs,
+    rebuildMs: tReady - t0,
+    repairMs: tRepaired - tReady,
+    presentAfter: present,
+    repairedBy,
+    peakRssMb: peakRss,
+    rssAfterRebuildMb: rebuildMemory.rssMb,
+    anonAfterRebuildMb: rebuildMemory.anonMb,
+    fileAfterRebuildMb: rebuildMemory.fileMb,
+  };
+  results.ae = run;
+  save();
+  log(`repaired ${removed.length} keys in ${fmt(run.repairMs)} ms after the trees were ready (${present}/${removed.length} present on node ${victim}; keys repaired per node ${repairedBy.join(' / ')}); peak RSS of node ${victim} ${fmt(peakRss)} MB`);
+  if (present !== removed.length) throw new Error(`only ${present} of ${removed.length} removed keys are back on node ${victim}`);
+}
+
+const c = await GrowthCluster.at(DATA, ENTRY);
+try {
+  log(`cluster in ${DATA} (${state.written.toLocaleString('en-US')} keys written before); starting`);
+  await c.startAll();
+  if (f['no-sweep'] !== true) await sweep(c);
+  else if (state.written < STEPS[STEPS.length - 1]!) {
+    const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
+    await fill(d, STEPS[STEPS.length - 1]!);
+    await d.close();
+  }
+  if (f['no-ae'] !== true) await antiEntropy(c);
+} finally {
+  await c.stopAll();
+  await stopAll();
+}
+results.machine = machine();
+results.date = today();
+save();
+if (write) {
+  writeFileSync(join(ROOT, 'docs', 'growth.svg'), svg(results.points));
+  writeSection('growth', 'Growth', growthDoc(results, { valueBytes: VALUE, durationMs: DURATION_MS, concurrency: CONC, fillConcurrency: FILL_CONC }), ['## Simulator']);
+  log('wrote docs/growth.svg and the Growth section of docs/performance.md');
+}
+if (smoke) rmSync(DATA, { recursive: true, force: true });
