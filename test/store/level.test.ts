@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { ClassicLevel } from 'classic-level';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +71,31 @@ describe.each(['classic-level', 'rocksdb'] as const)('LevelEngine(%s)', (engine)
     expect((err as Error).message).toContain(file);
   });
 
+  it('applies a synced batch of puts and deletes in order, as an unsynced one', async () => {
+    for (const sync of [true, false]) {
+      const e = new LevelEngine({ engine, location: await dir(`sync-${sync}`) });
+      await e.open();
+      await e.batch([{ type: 'put', key: b(1), value: b(1) }, { type: 'put', key: b(2), value: b(2) }]);
+      await e.batch(
+        [
+          { type: 'del', key: b(1) },
+          { type: 'put', key: b(2), value: b(20) },
+          { type: 'put', key: b(3), value: b(3) },
+          { type: 'del', key: b(3) },
+          { type: 'put', key: b(4), value: b(4) },
+        ],
+        { sync },
+      );
+      await e.close();
+      await e.open();
+      expect((await e.range({})).map(([k, v]) => [k[0], v[0]])).toEqual([
+        [2, 20],
+        [4, 4],
+      ]);
+      await e.close();
+    }
+  });
+
   it('refuses use before open', async () => {
     const e = new LevelEngine({ engine, location: await dir('d') });
     await expect(e.get(b(1))).rejects.toMatchObject({ code: 'STORAGE' });
@@ -82,5 +108,47 @@ describe('createEngine', () => {
     expect(createEngine('rocksdb', '/tmp/x').name).toBe('rocksdb');
     expect(createEngine('memory', '/tmp/x').name).toBe('memory');
     expect(() => createEngine('sqlite', '/tmp/x')).toThrow(/unknown storage engine/);
+  });
+});
+
+describe('LevelEngine(classic-level) write options', () => {
+  let root: string | undefined;
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
+
+  // Every option passed to an array batch is copied into each operation by abstract-level,
+  // which is slow (see LevelEngine.batch): only a synced batch may carry options, and it
+  // carries them on a chained batch's write(), where LevelDB reads `sync`.
+  it('passes sync: true to LevelDB for a synced batch, and no options otherwise', async () => {
+    root = await mkdtemp(join(tmpdir(), 'shoal-level-opts-'));
+    const seen: Array<{ form: 'array' | 'chained'; options: unknown }> = [];
+    const batch = ClassicLevel.prototype.batch as (...args: unknown[]) => unknown;
+    vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementation(function (this: ClassicLevel, ...args: unknown[]) {
+      const out = batch.apply(this, args);
+      if (args.length > 0) {
+        seen.push({ form: 'array', options: args[1] });
+        return out;
+      }
+      const chained = out as { write(options?: unknown): Promise<void> };
+      const write = chained.write.bind(chained);
+      chained.write = (options?: unknown) => {
+        seen.push({ form: 'chained', options });
+        return write(options);
+      };
+      return chained;
+    } as typeof ClassicLevel.prototype.batch);
+    const e = new LevelEngine({ engine: 'classic-level', location: root });
+    await e.open();
+    await e.batch([{ type: 'put', key: b(1), value: b(1) }]);
+    await e.batch([{ type: 'put', key: b(2), value: b(2) }], { sync: false });
+    await e.batch([{ type: 'put', key: b(3), value: b(3) }], { sync: true });
+    await e.close();
+    expect(seen).toEqual([
+      { form: 'array', options: undefined },
+      { form: 'array', options: undefined },
+      { form: 'chained', options: { sync: true } },
+    ]);
   });
 });
