@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { Decoder } from 'cbor-x';
 import { ShoalError, assert } from '../errors/index.js';
 import type { DVVSet, Entry, Sibling } from '../vclock/types.js';
+import { isShortAscii } from './keys.js';
 
 /**
  * Value codec (see the essay in index.ts): every stored value is
@@ -41,6 +42,14 @@ export interface CodecContext {
  * decoder (cbor-x here) reads the payload.
  */
 export function encodeObject(obj: DVVSet): Uint8Array {
+  const size = objectSize(obj);
+  const out = Buffer.allocUnsafe(size);
+  encodeObjectInto(obj, out, 0, size);
+  return out;
+}
+
+/** Bytes `encodeObject` makes of `obj`, header included. Throws on a malformed object. */
+export function objectSize(obj: DVVSet): number {
   let size = HEADER_BYTES + 1 + headLength(obj.entries.length);
   for (const e of obj.entries) {
     size += headLength(3 + 2 * e.values.length) + textLength(e.id) + numberLength(e.n) + numberLength(e.ts);
@@ -48,9 +57,19 @@ export function encodeObject(obj: DVVSet): Uint8Array {
   }
   size += headLength(2 * obj.anon.length);
   for (const s of obj.anon) size += siblingLength(s);
+  return size;
+}
 
-  const w = new Writer(size);
-  w.pos = HEADER_BYTES;
+/**
+ * Writes `obj`, framed and checksummed, at `offset` of `buf`, which must have `size`
+ * (= `objectSize(obj)`) bytes free there; returns the record as a view of `buf`. The
+ * store encodes a whole group commit into one buffer this way: one allocation per batch,
+ * not per object.
+ */
+export function encodeObjectInto(obj: DVVSet, buf: Buffer, offset: number, size: number): Uint8Array {
+  const w = writer;
+  w.buf = buf;
+  w.pos = offset + HEADER_BYTES;
   w.head(4, 2);
   w.head(4, obj.entries.length);
   for (const e of obj.entries) {
@@ -62,11 +81,17 @@ export function encodeObject(obj: DVVSet): Uint8Array {
   }
   w.head(4, 2 * obj.anon.length);
   for (const s of obj.anon) w.sibling(s);
-  assert(w.pos === size, 'object encoder size mismatch');
-  const out = w.buf;
-  out[0] = FORMAT_OBJECT;
-  out.writeUInt32BE(crc32(out.subarray(HEADER_BYTES)), 1);
-  return out;
+  w.buf = EMPTY;
+  assert(w.pos === offset + size, 'object encoder size mismatch');
+  // Plain Uint8Array views: cheaper to make than Buffer slices, and engines take them.
+  const at = buf.byteOffset + offset;
+  const crc = crc32(new Uint8Array(buf.buffer, at + HEADER_BYTES, size - HEADER_BYTES));
+  buf[offset] = FORMAT_OBJECT;
+  buf[offset + 1] = crc >>> 24;
+  buf[offset + 2] = (crc >>> 16) & 0xff;
+  buf[offset + 3] = (crc >>> 8) & 0xff;
+  buf[offset + 4] = crc & 0xff;
+  return offset === 0 && size === buf.length ? buf : new Uint8Array(buf.buffer, at, size);
 }
 
 /** Bytes of a CBOR head (major type + argument) for `n`. */
@@ -75,7 +100,7 @@ function headLength(n: number): number {
 }
 
 function textLength(s: string): number {
-  const n = Buffer.byteLength(s, 'utf8');
+  const n = isShortAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
   return headLength(n) + n;
 }
 
@@ -89,14 +114,15 @@ function siblingLength(s: Sibling): number {
   return (s.value === null ? 1 : headLength(s.value.length) + s.value.length) + numberLength(s.ts);
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One shared writer (encoding is synchronous, so it is never used by two encodes at once).
+ * Buffers come from allocUnsafe: every byte is written (the size is computed exactly).
+ */
 class Writer {
-  readonly buf: Buffer;
+  buf: Buffer = EMPTY;
   pos = 0;
-  constructor(size: number) {
-    // allocUnsafe: every byte is written below (the size is computed exactly), and small
-    // objects come from Node's pool instead of a fresh zero-filled allocation.
-    this.buf = Buffer.allocUnsafe(size);
-  }
   head(major: number, n: number): void {
     const m = major << 5;
     if (n < 24) this.buf[this.pos++] = m | n;
@@ -124,6 +150,15 @@ class Writer {
     }
   }
   text(s: string): void {
+    if (isShortAscii(s)) {
+      // Actor ids: short ASCII, where a loop beats the native UTF-8 calls.
+      this.head(3, s.length);
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
+      this.pos = pos;
+      return;
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.head(3, n);
     this.pos += this.buf.write(s, this.pos, 'utf8');
@@ -138,6 +173,8 @@ class Writer {
     this.number(s.ts);
   }
 }
+
+const writer = new Writer();
 
 export function decodeObject(bytes: Uint8Array, where: CodecContext = {}): DVVSet {
   const payload = unframe(bytes, FORMAT_OBJECT, where);

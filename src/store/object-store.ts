@@ -12,7 +12,7 @@ import {
 import { RealClock, RealRandom } from '../env/index.js';
 import type { Clock, Random } from '../env/index.js';
 import type { DVVSet } from '../vclock/types.js';
-import { decodeHint, decodeObject, encodeHint, encodeObject, plainBytes } from './codec.js';
+import { decodeHint, decodeObject, encodeHint, encodeObject, encodeObjectInto, objectSize, plainBytes } from './codec.js';
 import type { Engine, EngineOp } from './engine.js';
 import {
   checkPartition,
@@ -29,7 +29,7 @@ import {
   partitionRange,
 } from './keys.js';
 import { Lru } from './lru.js';
-import { ScalableBloom } from './bloom.js';
+import { ScalableBloom, bloomHash, hashHi, hashLo } from './bloom.js';
 
 export interface ObjectStoreOptions {
   /** Read cache size in objects (default `storeCacheEntriesMax`); 0 disables the cache. */
@@ -128,31 +128,59 @@ export const REMOVE: unique symbol = Symbol('shoal.store.remove');
 export type UpdateFn = (current: DVVSet | undefined) => DVVSet | undefined | typeof REMOVE;
 
 type Op =
-  | ({ kind: 'update'; partition: number; key: string; ck: string; okey: Uint8Array; fn: UpdateFn; hint: { target: string; ts: number } | undefined } & Settle<UpdateResult>)
+  | ({
+      kind: 'update';
+      partition: number;
+      key: string;
+      ck: string;
+      okey: Uint8Array;
+      fn: UpdateFn;
+      hint: { target: string; ts: number } | undefined;
+      /** The key's state in the commit being prepared (saves a lookup per apply). */
+      ks: KeyState | undefined;
+    } & Settle<UpdateResult>)
   | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
   | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
   | ({ kind: 'delHint'; target: string; hkey: Uint8Array } & Settle<void>)
   | ({ kind: 'meta'; mkey: Uint8Array; value: Uint8Array } & Settle<void>);
 
+/** What a commit knows about a key and the key filter. */
+const FILTER_UNKNOWN = 0;
+/** The filter holds the key (it was stored before): nothing to add. */
+const FILTER_HAS = 1;
+/** The filter said absent; the key's hash is in `hi`/`lo`, ready to add. */
+const FILTER_HASHED = 2;
+
 /** Per-key state while one group commit is being assembled. */
 interface KeyState {
+  /** Cache key. */
+  ck: string;
   partition: number;
   key: string;
   okey: Uint8Array;
   current: DVVSet | undefined;
-  /** Encoded bytes of `current` when it was written in this commit. */
-  encoded: Uint8Array | undefined;
+  /** Encoded size of `current` when it was written in this commit (encoded at the end). */
+  size: number;
   /** Size charged to the cache for `current`. */
   bytes: number;
   corrupt: ShoalError | undefined;
   dirty: boolean;
+  filter: number;
+  hi: number;
+  lo: number;
+}
+
+function keyState(ck: string, partition: number, key: string, okey: Uint8Array): KeyState {
+  return { ck, partition, key, okey, current: undefined, size: 0, bytes: 0, corrupt: undefined, dirty: false, filter: FILTER_UNKNOWN, hi: 0, lo: 0 };
 }
 
 /** One batch, read and applied, ready to write. */
 interface Prepared {
   readonly ops: Op[];
   readonly writes: EngineOp[];
-  readonly done: Array<() => void>;
+  /** Callers to resolve once the batch is written, with `results` at the same index. */
+  readonly done: Array<Settle<unknown>>;
+  readonly results: unknown[];
   readonly failed: Array<[Op, unknown]>;
   /** Final state of every object key the batch read or wrote. */
   readonly keys: Map<string, KeyState>;
@@ -343,7 +371,7 @@ export class ObjectStore {
         continue;
       }
       // A commit that landed after this read was issued may be newer than what it saw.
-      if ((this.recentWrites.get(ck) ?? -1) <= startSeq) this.cache.set(ck, value ?? null, cacheCharge(r.key, bytes));
+      if ((this.recentWrites.get(ck) ?? -1) <= startSeq) this.cache.set(ck, value ?? null, cacheCharge(r.key, bytes?.length ?? 0));
       for (const w of r.settle) w.resolve(value);
     }
     if (this.readsInFlight === 0) this.recentWrites.clear();
@@ -360,17 +388,17 @@ export class ObjectStore {
     partition: number,
     key: string,
     fn: UpdateFn,
-    options: UpdateOptions = {},
+    options?: UpdateOptions,
   ): Promise<UpdateResult> {
     return new Promise<UpdateResult>((resolve, reject) => {
       this.checkOpen();
       const okey = objectKey(partition, key);
       let hint: { target: string; ts: number } | undefined;
-      if (options.hint !== undefined) {
+      if (options?.hint !== undefined) {
         this.reserveHint(options.hint);
         hint = { target: options.hint, ts: options.now ?? this.clock.now() };
       }
-      this.enqueue({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint, resolve, reject }, hint?.target);
+      this.enqueue({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint, ks: undefined, resolve, reject }, hint?.target);
     });
   }
 
@@ -627,23 +655,37 @@ export class ObjectStore {
 
     // 1. Gather the reads: each object an update needs that neither the batch in flight
     //    nor the cache knows, and each hint a delete names (to keep the counts exact).
+    const present = this.present;
+    const cache = this.cache;
     for (const op of ops) {
-      if (op.kind === 'update' && !keys.has(op.ck)) {
-        const ks: KeyState = { partition: op.partition, key: op.key, okey: op.okey, current: undefined, encoded: undefined, bytes: 0, corrupt: undefined, dirty: false };
+      if (op.kind === 'update') {
+        let ks = keys.get(op.ck);
+        if (ks !== undefined) {
+          op.ks = ks;
+          continue;
+        }
+        ks = keyState(op.ck, op.partition, op.key, op.okey);
         keys.set(op.ck, ks);
+        op.ks = ks;
         const before = prior?.keys.get(op.ck);
-        const hit = before === undefined ? this.cache.get(op.ck) : undefined;
+        const hit = before === undefined ? cache.get(op.ck) : undefined;
         if (before !== undefined) {
           ks.current = before.current;
           ks.bytes = before.bytes;
           ks.corrupt = before.corrupt;
+          // The batch in flight added every key it writes to the filter.
+          if (before.current !== undefined) ks.filter = FILTER_HAS;
         } else if (hit !== undefined) {
           this.counters.cacheHits++;
           ks.current = hit.value ?? undefined;
-        } else if (this.present !== undefined && !this.present.mightContain(op.okey)) {
+          // Cached objects were read from the engine or written by a commit: stored keys.
+          if (ks.current !== undefined) ks.filter = FILTER_HAS;
+        } else if (present !== undefined && this.neverStored(present, ks)) {
           // Never stored here: nothing to read (the filter has no false negatives).
           this.counters.absentSkips++;
         } else {
+          // The filter holds it (or is off); the read decides whether it exists.
+          ks.filter = FILTER_HAS;
           this.counters.cacheMisses++;
           reads.push(op.okey);
           readTargets.push(ks);
@@ -676,7 +718,7 @@ export class ObjectStore {
         if (target instanceof Uint8Array) {
           hintExists.set(bytesKey(target), v !== undefined);
         } else if (v !== undefined) {
-          target.bytes = cacheCharge(target.key, v);
+          target.bytes = cacheCharge(target.key, v.length);
           try {
             target.current = this.decode(v, target.partition, target.key);
           } catch (err) {
@@ -688,7 +730,7 @@ export class ObjectStore {
 
     // 2. Apply in order. Only each key's final state is written; hints, meta and hint
     //    deletes go in the same batch, so an update and its hint are atomic.
-    const p: Prepared = { ops, writes: [], done: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0 };
+    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0 };
     let hintsAdded = false;
     const addHintWrite = (target: string, partition: number, key: string, ts: number): void => {
       const seq = this.nextHintSeq++;
@@ -700,64 +742,68 @@ export class ObjectStore {
     for (const op of ops) {
       switch (op.kind) {
         case 'update': {
-          const ks = keys.get(op.ck)!;
+          const ks = op.ks!;
           if (ks.corrupt !== undefined) {
             p.failed.push([op, ks.corrupt]);
             break;
           }
           const before = ks.current;
           let after: DVVSet | undefined;
-          let encoded: Uint8Array | undefined;
+          let size = 0;
           try {
             const out = op.fn(before);
             if (out === REMOVE) {
               // A conditional removal, decided in key order with every other update of the key.
               if (before !== undefined) {
                 ks.current = undefined;
-                ks.encoded = undefined;
-                ks.bytes = cacheCharge(op.key, undefined);
+                ks.size = 0;
+                ks.bytes = cacheCharge(op.key, 0);
                 ks.dirty = true;
                 p.changed++;
               }
-              const removed: UpdateResult = { before, after: undefined, changed: before !== undefined };
-              p.done.push(() => op.resolve(removed));
+              p.done.push(op);
+              p.results.push({ before, after: undefined, changed: before !== undefined });
               break;
             }
             after = out;
-            if (after !== undefined) encoded = encodeObject(after);
+            // Sized now, so that a malformed object fails its own call; every key's final
+            // state is encoded once, at the end, into one buffer for the whole batch.
+            if (after !== undefined) size = objectSize(after);
           } catch (err) {
             p.failed.push([op, err]);
             break;
           }
-          if (after !== undefined && encoded !== undefined) {
+          if (after !== undefined) {
             ks.current = after;
-            ks.encoded = encoded;
-            ks.bytes = cacheCharge(op.key, encoded);
+            ks.size = size;
+            ks.bytes = cacheCharge(op.key, size);
             ks.dirty = true;
             p.changed++;
           }
           if (op.hint !== undefined && ks.current !== undefined) addHintWrite(op.hint.target, op.partition, op.key, op.hint.ts);
-          const result: UpdateResult = after === undefined ? { before, after: before, changed: false } : { before, after, changed: true };
-          p.done.push(() => op.resolve(result));
+          p.done.push(op);
+          p.results.push(after === undefined ? { before, after: before, changed: false } : { before, after, changed: true });
           break;
         }
         case 'remove': {
           let ks = keys.get(op.ck);
           if (ks === undefined) {
-            ks = { partition: op.partition, key: op.key, okey: op.okey, current: undefined, encoded: undefined, bytes: 0, corrupt: undefined, dirty: false };
+            ks = keyState(op.ck, op.partition, op.key, op.okey);
             keys.set(op.ck, ks);
           }
           ks.current = undefined;
-          ks.encoded = undefined;
+          ks.size = 0;
           ks.corrupt = undefined;
-          ks.bytes = cacheCharge(op.key, undefined);
+          ks.bytes = cacheCharge(op.key, 0);
           ks.dirty = true;
-          p.done.push(() => op.resolve());
+          p.done.push(op);
+          p.results.push(undefined);
           break;
         }
         case 'hint': {
           addHintWrite(op.target, op.partition, op.key, op.ts);
-          p.done.push(() => op.resolve());
+          p.done.push(op);
+          p.results.push(undefined);
           break;
         }
         case 'delHint': {
@@ -768,28 +814,62 @@ export class ObjectStore {
             p.hintDeltas.set(op.target, (p.hintDeltas.get(op.target) ?? 0) - 1);
             p.writes.push({ type: 'del', key: op.hkey });
           }
-          p.done.push(() => op.resolve());
+          p.done.push(op);
+          p.results.push(undefined);
           break;
         }
         case 'meta': {
           p.writes.push({ type: 'put', key: op.mkey, value: op.value });
-          p.done.push(() => op.resolve());
+          p.done.push(op);
+          p.results.push(undefined);
           break;
         }
       }
     }
+    // Every object this batch writes, encoded into one buffer: one allocation per batch,
+    // and the engine gets views of it (it copies them into its own batch at once).
+    let total = 0;
+    for (const ks of keys.values()) if (ks.dirty && ks.current !== undefined) total += ks.size;
+    const arena = total > 0 ? Buffer.allocUnsafe(total) : undefined;
+    let offset = 0;
     for (const ks of keys.values()) {
       if (!ks.dirty) continue;
-      if (ks.current === undefined) p.writes.push({ type: 'del', key: ks.okey });
-      else {
-        p.writes.push({ type: 'put', key: ks.okey, value: ks.encoded! });
-        this.present?.add(ks.okey);
+      if (ks.current === undefined) {
+        p.writes.push({ type: 'del', key: ks.okey });
+        continue;
+      }
+      let value: Uint8Array;
+      try {
+        value = encodeObjectInto(ks.current, arena!, offset, ks.size);
+      } catch {
+        // Only if an object changed after it was sized (DVVSets are immutable by
+        // contract): encode it on its own, at its size now.
+        value = encodeObject(ks.current);
+      }
+      offset += ks.size;
+      p.writes.push({ type: 'put', key: ks.okey, value });
+      if (present !== undefined && ks.filter !== FILTER_HAS) {
+        if (ks.filter === FILTER_HASHED) present.addHashed(ks.hi, ks.lo);
+        else present.add(ks.okey);
       }
     }
     // The sequence high-water mark survives even when every hint has been delivered, so
     // ids keep increasing across restarts.
     if (hintsAdded) p.writes.push({ type: 'put', key: metaKey(META_HINT_SEQ), value: hintId(this.nextHintSeq) });
     return p;
+  }
+
+  /**
+   * Whether the key filter says the key was never stored. If so, the key's hash stays on
+   * `ks` for the filter add after its write: one hash per key per commit.
+   */
+  private neverStored(present: ScalableBloom, ks: KeyState): boolean {
+    bloomHash(ks.okey);
+    if (present.mightContainHashed(hashHi, hashLo)) return false;
+    ks.filter = FILTER_HASHED;
+    ks.hi = hashHi;
+    ks.lo = hashLo;
+    return true;
   }
 
   /** Starts writing a prepared batch; `done` resolves (never rejects) once it is settled. */
@@ -821,18 +901,19 @@ export class ObjectStore {
     }
     for (const [op, e] of p.failed) op.reject(e);
     if (error !== undefined) {
-      this.failAll(p.ops.filter((op) => !p.failed.some(([f]) => f === op)), error);
+      this.failAll(p.done as Op[], error);
       return;
     }
     this.commitSeq++;
-    for (const [ck, ks] of p.keys) {
+    for (const ks of p.keys.values()) {
       if (ks.corrupt !== undefined) continue;
-      this.cache.set(ck, ks.current ?? null, ks.bytes);
-      if (ks.dirty && this.readsInFlight > 0) this.recentWrites.set(ck, this.commitSeq);
+      this.cache.set(ks.ck, ks.current ?? null, ks.bytes);
+      if (ks.dirty && this.readsInFlight > 0) this.recentWrites.set(ks.ck, this.commitSeq);
     }
     this.counters.updates += p.changed;
     for (const [target, delta] of p.hintDeltas) if (delta !== 0) this.addHintCount(target, delta);
-    for (const d of p.done) d();
+    const { done, results } = p;
+    for (let i = 0; i < done.length; i++) done[i]!.resolve(results[i]);
   }
 
   private failAll(ops: readonly Op[], err: unknown): void {
@@ -873,8 +954,8 @@ function cacheKey(partition: number, key: string): string {
 }
 
 /** Bytes charged to the cache: the encoded object plus a rough fixed overhead. */
-function cacheCharge(key: string, encoded: Uint8Array | undefined): number {
-  return 64 + key.length * 2 + (encoded?.length ?? 0);
+function cacheCharge(key: string, encodedBytes: number): number {
+  return 64 + key.length * 2 + encodedBytes;
 }
 
 function bytesKey(b: Uint8Array): string {

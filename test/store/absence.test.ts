@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MemoryBacking, MemoryEngine, ObjectStore } from '../../src/store/index.js';
+import { MemoryBacking, MemoryEngine, ObjectStore, objectKey } from '../../src/store/index.js';
 import { ScalableBloom } from '../../src/store/bloom.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
@@ -37,6 +37,16 @@ describe('ScalableBloom', () => {
     for (let i = 0; i < 50_000; i++) if (f.mightContain(enc.encode(`out-${i}`))) fp++;
     expect(fp / 50_000).toBeLessThan(0.03);
     expect(f.size).toBeGreaterThan(49_000);
+  });
+
+  it('keeps false positives near its rate on object keys (partition prefix, similar names)', () => {
+    // The store's filter hashes the key bytes itself (bloomHash); keys that differ in a
+    // few digits must still spread over the bits.
+    const f = new ScalableBloom(8_192, 0.001);
+    for (let i = 0; i < 100_000; i++) f.add(objectKey(i % 64, `user/${i}/profile`));
+    let fp = 0;
+    for (let i = 100_000; i < 200_000; i++) if (f.mightContain(objectKey(i % 64, `user/${i}/profile`))) fp++;
+    expect(fp / 100_000).toBeLessThan(0.003);
   });
 });
 

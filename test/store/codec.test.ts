@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { Encoder } from 'cbor-x';
 import { isShoalError } from '../../src/errors/index.js';
 import { decodeHint, decodeObject, encodeHint, encodeObject, hintId, objectKey, partitionRange } from '../../src/store/index.js';
+import { encodeObjectInto, objectSize } from '../../src/store/codec.js';
 import { hintSeq, parseHintKey, prefixEnd, hintKey } from '../../src/store/keys.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
@@ -124,6 +125,41 @@ describe('object codec', () => {
     const row = (stock[0] as unknown[][])[0]!;
     expect(row.slice(0, 3)).toEqual(['x'.repeat(30), 2 ** 40, -5]);
     expect((row[3] as Uint8Array).length).toBe(70_000);
+  });
+
+  it('encodes into a shared buffer at any offset exactly as on its own, for any text in ids (property)', () => {
+    // Ids and keys take an ASCII fast path up to 64 chars; longer or non-ASCII ones take UTF-8.
+    const id = fc.oneof(fc.string({ minLength: 1, maxLength: 80 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 70 }));
+    const obj = fc.tuple(fc.uniqueArray(id, { minLength: 1, maxLength: 3 }), fc.array(sibling, { maxLength: 3 })).map(([ids, values]) => ({
+      entries: [...ids].sort().map((i) => ({ id: i, n: values.length, ts: 7, values })),
+      anon: [],
+    }));
+    fc.assert(
+      fc.property(fc.array(obj, { minLength: 1, maxLength: 4 }), fc.nat(9), (objs, pad) => {
+        const sizes = objs.map((o) => objectSize(o));
+        const buf = Buffer.alloc(pad + sizes.reduce((a, b) => a + b, 0), 0xee);
+        let offset = pad;
+        objs.forEach((o, i) => {
+          const view = encodeObjectInto(o, buf, offset, sizes[i]!);
+          expect(Buffer.from(view)).toEqual(Buffer.from(encodeObject(o)));
+          expect(decodeObject(view)).toEqual(decodeObject(encodeObject(o)));
+          offset += sizes[i]!;
+        });
+        expect(buf.subarray(0, pad).every((x) => x === 0xee)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('makes object keys of the key\'s UTF-8, ASCII or not (property)', () => {
+    const key = fc.oneof(fc.string({ minLength: 1, maxLength: 100 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }));
+    fc.assert(
+      fc.property(fc.nat(0xffff), key, (p, k) => {
+        fc.pre(Buffer.byteLength(k, 'utf8') <= 512);
+        expect(Buffer.from(objectKey(p, k))).toEqual(Buffer.concat([Buffer.from([0x6f, p >>> 8, p & 0xff]), Buffer.from(k, 'utf8')]));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('names partition and key in the error', () => {
