@@ -104,6 +104,7 @@
  *   store scan from msg.after; a thrown ShoalError becomes an `err` answer.
  */
 export { PartitionTree, type TreeShape } from './tree.js';
+export { encodeTrees, decodeTrees, type SavedTree } from './snapshot.js';
 export { objectDigest, compareKeys, sameDigest, HASH_BYTES } from './hash.js';
 export { Exchange, KeysPage, answerLevels, type ExchangeOptions, type ExchangeResult, type ExchangeStep } from './exchange.js';
 export {

@@ -33,6 +33,8 @@ export class PartitionTree {
   private readonly shifts: number[];
   /** While rebuilding: the latest digest known per key (null = deleted); else null. */
   private known: Map<string, Uint8Array | null> | null = null;
+  /** Held: not ready, updates dropped, until a rebuild (or a restore) replaces the contents. */
+  private held = false;
   private count = 0;
 
   constructor(shape: Partial<TreeShape> = {}) {
@@ -67,7 +69,7 @@ export class PartitionTree {
 
   /** False while a rebuild is under way: such a tree takes no part in exchanges. */
   get ready(): boolean {
-    return this.known === null;
+    return this.known === null && !this.held;
   }
 
   /** Keys the tree holds (creates minus deletes): for status pages, not for correctness. */
@@ -107,6 +109,7 @@ export class PartitionTree {
    * reports the exact (before, after) of its own store update.
    */
   update(key: string, oldDigest: Uint8Array | undefined, newDigest: Uint8Array | undefined): void {
+    if (this.held) return;
     if (this.known !== null) {
       // Rebuilding: the latest write wins over whatever the scan read (see feed()).
       this.known.set(key, newDigest ?? null);
@@ -174,6 +177,35 @@ export class PartitionTree {
     for (const a of this.levels) a.fill(0);
     this.count = 0;
     this.known = null;
+    this.held = false;
+  }
+
+  /**
+   * Empties the tree and holds it: not ready, and update() is a no-op, until
+   * beginRebuild() (whose scan reads every write made meanwhile from the store) or
+   * restore(). For a node that has not yet decided between a saved tree and a rebuild.
+   */
+  hold(): void {
+    this.clear();
+    this.held = true;
+  }
+
+  /** Copies of the tree's node hashes, level by level (root first), and its key count. */
+  state(): { count: number; levels: Uint32Array[] } {
+    return { count: this.count, levels: this.levels.map((a) => a.slice()) };
+  }
+
+  /**
+   * Replaces the contents with a state() of a tree of the same shape; the tree becomes
+   * ready. Throws INTERNAL when the level sizes do not match this shape.
+   */
+  restore(state: { count: number; levels: readonly Uint32Array[] }): void {
+    if (state.levels.length !== this.levels.length || state.levels.some((a, i) => a.length !== this.levels[i]!.length)) {
+      throw new ShoalError('INTERNAL', 'restored tree levels do not match the tree shape');
+    }
+    this.clear();
+    state.levels.forEach((a, i) => this.levels[i]!.set(a));
+    this.count = state.count;
   }
 
   /**
@@ -185,6 +217,11 @@ export class PartitionTree {
   beginRebuild(): void {
     this.clear();
     this.known = new Map();
+  }
+
+  /** Words of hash state per tree of this shape (2 per node, every level). */
+  get stateWords(): number {
+    return this.levels.reduce((n, a) => n + a.length, 0);
   }
 
   /**

@@ -89,6 +89,14 @@ export const aeForegroundLatencyTargetMs = 100;
  */
 export const aeTreeRebuildIntervalMs = 7 * 24 * 3600 * 1000;
 
+/**
+ * Writes recorded as (before, after) digests while a starting node reads its saved trees
+ * (each is applied to its restored tree once the trees are in). The read takes
+ * milliseconds; past this many the saved trees are dropped and every tree is rebuilt from
+ * a scan, so a stalled read cannot grow memory without bound.
+ */
+export const aeSavedTreeWritesMax = 100_000;
+
 /** How often the node asks the scheduler for exchanges, ms. */
 export const aeTickMs = 250;
 /** Keys per store scan page when rebuilding a tree or answering ae_keys. */
