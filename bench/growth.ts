@@ -20,7 +20,7 @@
  *
  * Flags: --steps 10000,100000,300000,1000000 --duration 10 --concurrency 64
  * --fill-concurrency 256 --value-bytes 100 --differ 1000 --data DIR --fresh
- * --no-sweep --no-ae --no-write --smoke (tiny steps, for CI: checks that it works).
+ * --no-sweep --no-ae --memory (the memory variants below) --no-write --smoke (tiny steps, for CI: checks that it works).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { keyName, parseMix, runLoad, sdkDriver, type BenchDriver } from '../src/bench/index.js';
 import { RealClock, RealRandom, RealTimers } from '../src/env/index.js';
 import { partitionOf } from '../src/ring/index.js';
+import { AE_SAVED_TREES } from '../src/node/antientropy.js';
 import { LevelEngine, ObjectStore } from '../src/store/index.js';
 import { ROOT, fmt, machine, today, writeSection } from './lib/doc.js';
 import { GrowthCluster } from './lib/growth-cluster.js';
@@ -48,6 +49,7 @@ const { values: f } = parseArgs({
     'no-sweep': { type: 'boolean' },
     'no-ae': { type: 'boolean' },
     'no-write': { type: 'boolean' },
+    memory: { type: 'boolean' },
     smoke: { type: 'boolean' },
   },
 });
@@ -158,6 +160,9 @@ async function removeKeys(dir: string, count: number): Promise<string[]> {
   const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: dir }));
   await store.open();
   try {
+    // Like any tool that writes a stopped node's store, drop the anti-entropy trees it
+    // saved at its clean stop: they describe the store as it was.
+    await store.putMeta(AE_SAVED_TREES, new Uint8Array(0));
     await Promise.all(keys.map((k) => store.remove(partitionOf(k, Q), k)));
   } finally {
     await store.close();
@@ -165,8 +170,24 @@ async function removeKeys(dir: string, count: number): Promise<string[]> {
   return keys;
 }
 
+/** A clean restart of node 1 under no load: how long until it serves, and until its trees are ready. */
+async function cleanRestart(c: GrowthCluster): Promise<void> {
+  const i = 1;
+  await c.stop(i);
+  const t0 = performance.now();
+  await c.start(i);
+  const healthyMs = performance.now() - t0;
+  await c.treesReady(i, REPAIR_MS_MAX);
+  const treesMs = performance.now() - t0;
+  const cpuS = c.cpu(i);
+  results.restart = { keys: state.written, healthyMs, treesMs, cpuS };
+  save();
+  log(`clean restart of node ${i}: healthy after ${fmt(healthyMs)} ms, trees ready after ${fmt(treesMs)} ms, ${fmt(cpuS)} s of CPU`);
+}
+
 async function antiEntropy(c: GrowthCluster): Promise<void> {
   const victim = 2;
+  for (let i = 0; i < c.ports.length; i++) await c.treesReady(i, REPAIR_MS_MAX);
   const before = await c.ae(0);
   log(`anti-entropy: node 0 holds ${before.keys.toLocaleString('en-US')} keys in its trees; stopping node ${victim}`);
   await c.stop(victim);
@@ -183,17 +204,9 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
     if (Number.isFinite(m.rssMb)) peakRss = Math.max(peakRss, m.rssMb);
   };
   await started;
-  let ae = await c.ae(victim);
-  await waitFor(
-    `node ${victim}'s trees rebuilt`,
-    async () => {
-      await sample();
-      ae = await c.ae(victim);
-      return ae.listed > 0 && ae.ready === ae.listed;
-    },
-    REPAIR_MS_MAX,
-  );
+  let ae = await c.treesReady(victim, REPAIR_MS_MAX, sample);
   const tReady = performance.now();
+  const rebuildCpuS = c.cpu(victim);
   const rebuildMemory = await c.memory(victim);
   const target = (await c.ae(0)).keys;
   log(`node ${victim}: healthy after ${fmt(healthyMs)} ms, trees rebuilt after ${fmt(tReady - t0)} ms with ${ae.keys.toLocaleString('en-US')} keys (node 0: ${target.toLocaleString('en-US')}); RSS ${fmt(rebuildMemory.rssMb)} MB`);
@@ -223,6 +236,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
     differing: removed.length,
     healthyMs,
     rebuildMs: tReady - t0,
+    rebuildCpuS,
     repairMs: tRepaired - tReady,
     presentAfter: present,
     repairedBy,
@@ -237,6 +251,44 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
   if (present !== removed.length) throw new Error(`only ${present} of ${removed.length} removed keys are back on node ${victim}`);
 }
 
+/**
+ * What holds a node's memory at the largest step, and what process-level knobs buy: node 2
+ * restarted with each variant, its trees rebuilt, `--duration` s of load on the cluster,
+ * then its memory. The knobs are not Shoal code: MALLOC_ARENA_MAX bounds glibc's per-thread
+ * malloc arenas (LevelDB's compaction thread and libuv's pool each get one, and freed
+ * memory stays in them), --max-semi-space-size bounds V8's young generation.
+ */
+async function memoryVariants(c: GrowthCluster): Promise<void> {
+  const variants: Array<{ name: string; env?: Record<string, string>; nodeArgs?: string[] }> = [
+    { name: 'as shipped' },
+    { name: 'MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } },
+    { name: '--max-semi-space-size=4', nodeArgs: ['--max-semi-space-size=4'] },
+    { name: 'both', env: { MALLOC_ARENA_MAX: '2' }, nodeArgs: ['--max-semi-space-size=4'] },
+  ];
+  const victim = 2;
+  const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
+  results.memory = [];
+  try {
+    for (const v of variants) {
+      await c.stop(victim);
+      await c.start(victim, { ...(v.env === undefined ? {} : { env: v.env }), ...(v.nodeArgs === undefined ? {} : { nodeArgs: v.nodeArgs }) });
+      await c.treesReady(victim, REPAIR_MS_MAX);
+      const idle = await c.memory(victim);
+      const r = await runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: DURATION_MS, warmupMs: 1_000 });
+      const loaded = await c.memory(victim);
+      results.memory.push({ variant: v.name, keys: state.written, idle, loaded, opsPerSec: r.opsPerSec });
+      save();
+      log(`memory, ${v.name}: after rebuild RSS ${fmt(idle.rssMb)} MB (anon ${fmt(idle.anonMb)}, file ${fmt(idle.fileMb)}, V8 heap ${fmt(idle.heapUsedMb)} used / ${fmt(idle.heapTotalMb)} committed, external ${fmt(idle.externalMb)}); after ${DURATION_MS / 1000} s of load RSS ${fmt(loaded.rssMb)} MB (anon ${fmt(loaded.anonMb)}, file ${fmt(loaded.fileMb)}, V8 heap ${fmt(loaded.heapUsedMb)} / ${fmt(loaded.heapTotalMb)}, external ${fmt(loaded.externalMb)}), ${fmt(r.opsPerSec)} ops/s`);
+    }
+  } finally {
+    await d.close();
+  }
+  // Leave node 2 as shipped for the phases after this one.
+  await c.stop(victim);
+  await c.start(victim);
+  await c.treesReady(victim, REPAIR_MS_MAX);
+}
+
 const c = await GrowthCluster.at(DATA, ENTRY);
 try {
   log(`cluster in ${DATA} (${state.written.toLocaleString('en-US')} keys written before); starting`);
@@ -247,6 +299,8 @@ try {
     await fill(d, STEPS[STEPS.length - 1]!);
     await d.close();
   }
+  if (f.memory === true) await memoryVariants(c);
+  if (f['no-ae'] !== true) await cleanRestart(c);
   if (f['no-ae'] !== true) await antiEntropy(c);
 } finally {
   await c.stopAll();

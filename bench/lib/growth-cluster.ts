@@ -18,6 +18,8 @@ export interface MemoryOf {
   fileMb: number;
   /** V8 heap in use and external (Buffers) memory, from the node's /metrics. */
   heapUsedMb: number;
+  /** V8 heap committed (what the heap holds of RssAnon, live or not yet collected). */
+  heapTotalMb: number;
   externalMb: number;
 }
 
@@ -67,10 +69,10 @@ export class GrowthCluster {
   }
 
   /** Starts node i (node 0 founds the cluster, the others join through it) and waits until it is healthy. */
-  async start(i: number): Promise<void> {
-    const args = [this.entry, 'start', '--port', String(this.ports[i]), '--data', this.dataDir(i), '--secret-file', join(this.root, 'secret'), '--n', '3', '--r', '2', '--w', '2'];
+  async start(i: number, o: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<void> {
+    const args = [...(o.nodeArgs ?? []), this.entry, 'start', '--port', String(this.ports[i]), '--data', this.dataDir(i), '--secret-file', join(this.root, 'secret'), '--n', '3', '--r', '2', '--w', '2'];
     if (i > 0) args.push('--seeds', `127.0.0.1:${this.ports[0]}`);
-    this.procs[i] = launch(process.execPath, args, join(this.root, `node${i}.log`), { SHOAL_LOG_LEVEL: 'info' });
+    this.procs[i] = launch(process.execPath, args, join(this.root, `node${i}.log`), { SHOAL_LOG_LEVEL: 'info', ...o.env });
     await waitFor(`node ${i} healthy`, async () => (await fetch(`${this.url(i)}/v1/health`)).status === 200, 120_000);
   }
 
@@ -101,8 +103,27 @@ export class GrowthCluster {
     await Promise.all(this.ports.map((_, i) => this.stop(i)));
   }
 
+  cpu(i: number): number {
+    return cpuSeconds(this.procs[i]?.pid);
+  }
+
   memory(i: number): Promise<MemoryOf> {
     return memoryOf(this.procs[i]?.pid, this.url(i));
+  }
+
+  /** Waits until every partition's anti-entropy tree on node i is built; returns the status. */
+  async treesReady(i: number, timeoutMs: number, onPoll?: () => Promise<void>): Promise<AeStatus> {
+    let ae: AeStatus | undefined;
+    await waitFor(
+      `node ${i}'s trees rebuilt`,
+      async () => {
+        await onPoll?.();
+        ae = await this.ae(i);
+        return ae.listed > 0 && ae.ready === ae.listed;
+      },
+      timeoutMs,
+    );
+    return ae!;
   }
 
   async ae(i: number): Promise<AeStatus> {
@@ -116,6 +137,18 @@ export class GrowthCluster {
       keys: parts.reduce((a, p) => a + p.keys, 0),
       keysRepaired: s.antiEntropy?.keysRepaired ?? 0,
     };
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat; NaN when gone. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    if (pid === undefined) return NaN;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
   }
 }
 
@@ -148,6 +181,7 @@ export async function memoryOf(pid: number | undefined, url: string): Promise<Me
     anonMb: mb(statusKb(status, 'RssAnon')),
     fileMb: mb(statusKb(status, 'RssFile')),
     heapUsedMb: metric(metrics, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMb: metric(metrics, 'nodejs_heap_size_total_bytes') / 2 ** 20,
     externalMb: metric(metrics, 'nodejs_external_memory_bytes') / 2 ** 20,
   };
 }

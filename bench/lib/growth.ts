@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fmt, machine, table, today } from './doc.js';
+import type { MemoryOf } from './growth-cluster.js';
 
 export interface GrowthPoint {
   keys: number;
@@ -27,6 +28,8 @@ export interface AeRun {
   differing: number;
   healthyMs: number;
   rebuildMs: number;
+  /** CPU seconds node 2 had used when its trees were ready (start, store open, rebuild). */
+  rebuildCpuS?: number;
   repairMs: number;
   presentAfter: number;
   repairedBy: number[];
@@ -36,8 +39,25 @@ export interface AeRun {
   fileAfterRebuildMb: number;
 }
 
+export interface MemoryVariant {
+  variant: string;
+  keys: number;
+  idle: MemoryOf;
+  loaded: MemoryOf;
+  opsPerSec: number;
+}
+
+export interface RestartRun {
+  keys: number;
+  healthyMs: number;
+  treesMs: number;
+  cpuS: number;
+}
+
 export interface GrowthResults {
   points: GrowthPoint[];
+  restart?: RestartRun;
+  memory?: MemoryVariant[];
   ae?: AeRun;
   machine?: string;
   date?: string;
