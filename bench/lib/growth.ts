@@ -94,6 +94,26 @@ export function growthDoc(r: GrowthResults, o: { valueBytes: number; durationMs:
       out.push('');
     }
   }
+  if (r.memory !== undefined && r.memory.length > 0) {
+    out.push(
+      `**What holds the memory** (${r.memory[0]!.keys.toLocaleString('en-US')} keys; node 2 restarted with each process-level setting, its trees restored or rebuilt, then ${o.durationMs / 1000} s of put=50,get=50 on the cluster; \`npm run bench:growth -- --no-sweep --memory\`). "V8 heap" is committed / in use; RssAnon minus the committed V8 heap and external buffers is native memory (LevelDB's caches and memtables, and glibc's per-thread malloc arenas).`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['setting', 'VmRSS MB idle', 'VmRSS MB after load', 'RssAnon', 'RssFile', 'V8 heap committed / used', 'external', 'native (anon - heap - external)', 'ops/s'],
+        r.memory.map((m) => [m.variant, fmt(m.idle.rssMb), fmt(m.loaded.rssMb), fmt(m.loaded.anonMb), fmt(m.loaded.fileMb), `${fmt(m.loaded.heapTotalMb)} / ${fmt(m.loaded.heapUsedMb)}`, fmt(m.loaded.externalMb), fmt(m.loaded.anonMb - m.loaded.heapTotalMb - m.loaded.externalMb), fmt(m.opsPerSec)]),
+      ),
+    );
+    out.push('');
+  }
+  const rs = r.restart;
+  if (rs !== undefined) {
+    out.push(
+      `**Clean restart with ${rs.keys.toLocaleString('en-US')} keys** (node 1 stopped with SIGTERM and started again, no load): serving after ${fmt(rs.healthyMs / 1000)} s, every anti-entropy tree ready after ${fmt(rs.treesMs / 1000)} s, ${fmt(rs.cpuS)} s of CPU in all. The trees saved at the clean stop are restored instead of rebuilt from a scan of every object (see src/node/antientropy.ts).`,
+    );
+    out.push('');
+  }
   const ae = r.ae;
   if (ae !== undefined) {
     out.push(
@@ -101,7 +121,7 @@ export function growthDoc(r: GrowthResults, o: { valueBytes: number; durationMs:
     );
     out.push('');
     out.push(
-      `**Restart with ${ae.keys.toLocaleString('en-US')} keys:** node 2 answered \`/v1/health\` ${fmt(ae.healthyMs / 1000)} s after its process was started, and its anti-entropy trees were rebuilt ${fmt(ae.rebuildMs / 1000)} s after the start. Memory of node 2: ${fmt(ae.rssAfterRebuildMb)} MB resident after the rebuild (RssAnon ${fmt(ae.anonAfterRebuildMb)}, RssFile ${fmt(ae.fileAfterRebuildMb)}), at most ${fmt(ae.peakRssMb)} MB while sampled during the rebuild and repair.`,
+      `**Restart with a rebuild, ${ae.keys.toLocaleString('en-US')} keys** (node 2 above: its store was changed behind its back, so its saved trees were dropped, as after a crash): it answered \`/v1/health\` ${fmt(ae.healthyMs / 1000)} s after its process was started, and its anti-entropy trees were rebuilt from a full scan ${fmt(ae.rebuildMs / 1000)} s after the start${ae.rebuildCpuS === undefined ? '' : ` (${fmt(ae.rebuildCpuS)} s of CPU by then, store open included)`}. Memory of node 2: ${fmt(ae.rssAfterRebuildMb)} MB resident after the rebuild (RssAnon ${fmt(ae.anonAfterRebuildMb)}, RssFile ${fmt(ae.fileAfterRebuildMb)}), at most ${fmt(ae.peakRssMb)} MB while sampled during the rebuild and repair.`,
     );
     out.push('');
   }

@@ -1,0 +1,42 @@
+// The growth benchmark's chart and text (bench/lib/growth.ts): what a reader of
+// docs/performance.md sees must follow from the figures, and the chart must be a
+// self-contained SVG with labelled axes.
+import { describe, expect, it } from 'vitest';
+import { growthDoc, svg, type GrowthPoint, type GrowthResults } from '../../bench/lib/growth.js';
+
+const point = (keys: number, rssMb: number): GrowthPoint => ({
+  keys,
+  opsPerSec: 3000 - keys / 1000,
+  putP99Ms: 80,
+  getP99Ms: 60,
+  errors: 0,
+  rssMb,
+  anonMb: rssMb - 50,
+  fileMb: 50,
+  heapUsedMb: 70,
+  rssAllMb: [rssMb, rssMb - 10, rssMb - 20],
+});
+const opts = { valueBytes: 100, durationMs: 10_000, concurrency: 64, fillConcurrency: 256 };
+
+describe('growth chart and text', () => {
+  it('draws one point per step in each chart, with titles, units, key labels and the 300 MB target', () => {
+    const points = [point(10_000, 120), point(100_000, 180), point(1_000_000, 280)];
+    const out = svg(points);
+    expect(out.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(out.trimEnd().endsWith('</svg>')).toBe(true);
+    for (const label of ['Throughput', 'p99 latency', 'Resident memory', 'operations/s', '>ms<', '>MB<', 'keys held (log scale)', '10k', '100k', '1M', 'target 300 MB']) expect(out).toContain(label);
+    // ops/s: 1 series, p99: 2, memory: 2 → 5 polylines of 3 points each.
+    const lines = [...out.matchAll(/<polyline [^>]*points="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
+    expect(lines).toEqual([3, 3, 3, 3, 3]);
+    expect(out).not.toContain('NaN');
+  });
+
+  it('says met or not met from the figures themselves', () => {
+    const base: GrowthResults = { points: [point(10_000, 120), point(1_000_000, 280)], date: '2026-01-01', machine: 'test' };
+    expect(growthDoc(base, opts)).toContain('under load: 280.0 MB resident (target: under 300 MB) — met');
+    expect(growthDoc({ ...base, points: [point(1_000_000, 340)] }, opts)).toContain('not met');
+    const ae = { keys: 1_000_000, differing: 1000, healthyMs: 3000, rebuildMs: 20_000, repairMs: 12_000, presentAfter: 1000, repairedBy: [1, 2, 3], peakRssMb: 1, rssAfterRebuildMb: 1, anonAfterRebuildMb: 1, fileAfterRebuildMb: 1 };
+    expect(growthDoc({ ...base, ae }, opts)).toMatch(/repaired in 12\.0 s \(target: within 10 s\) — not met/);
+    expect(growthDoc({ ...base, ae: { ...ae, repairMs: 4_500 } }, opts)).toMatch(/repaired in 4\.50 s \(target: within 10 s\) — met/);
+  });
+});
