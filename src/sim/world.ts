@@ -28,6 +28,8 @@ interface Slot {
   readonly id: string;
   /** The node's "disk": survives crashes (a wipe replaces it). */
   backing: MemoryBacking;
+  /** The disks wiped from under this node, as they were at the wipe (see checkAckDurable). */
+  readonly wipedDisks: MemoryBacking[];
   readonly clock: SimClock;
   readonly random: SeededRandom;
   life: Life | undefined;
@@ -114,6 +116,7 @@ export class World {
       random: root.fork(),
       life: undefined,
       crashOnDelivery: undefined,
+      wipedDisks: [],
     }));
   }
 
@@ -304,6 +307,7 @@ export class World {
   private wipe(slot: Slot): void {
     this.crash(slot);
     const old = slot.backing;
+    slot.wipedDisks.push(old);
     slot.backing = new MemoryBacking();
     this.record(`wipe ${slot.id}`);
     for (const rec of this.history.writes) {
@@ -511,20 +515,30 @@ export class World {
     void key;
   }
 
-  /** When a client hears "acknowledged", at least W nodes hold the written version in their storage engines. */
+  /**
+   * When a client hears "acknowledged", at least W nodes hold the written version in their
+   * storage engines, or held it on a disk wiped since: a replica can ack and lose its disk
+   * before the coordinator's answer reaches the client. A wiped disk counts only if it
+   * descends the acknowledged version, which carries this write's new dot, so no disk
+   * wiped before the write was issued can count.
+   */
   private checkAckDurable(tag: string, rec: WriteRecord): void {
     const acked = rec.acked!;
     let copies = 0;
     for (const s of this.slots) {
-      const obj = this.durable(s, rec.key);
-      if (obj && vc.descends(vc.join(obj), acked)) copies++;
+      const held = (obj: ReturnType<World['durable']>) => obj !== undefined && vc.descends(vc.join(obj), acked);
+      if (held(this.durable(s, rec.key)) || s.wipedDisks.some((disk) => held(this.durableOn(disk, s, rec.key)))) copies++;
     }
     if (copies < rec.w) this.history.violation('ack-durable', `${tag}: acknowledged at w=${rec.w} while only ${copies} node(s) had it in storage`);
   }
 
   durable(slot: Slot, key: string) {
+    return this.durableOn(slot.backing, slot, key);
+  }
+
+  private durableOn(disk: MemoryBacking, slot: Slot, key: string) {
     try {
-      return durableObject(slot.backing, this.plan.partitions, key);
+      return durableObject(disk, this.plan.partitions, key);
     } catch (err) {
       this.history.violation('storage-decodes', `${slot.id} ${key}: ${String(err)}`);
       return undefined;
