@@ -130,6 +130,8 @@ export class ShoalNode implements KvService {
   private aeTimer: TimerHandle | undefined;
   /** Recent foreground request durations (ms), a ring buffer for the p99 that pauses background work. */
   private readonly latencies = new Float64Array(cfg.foregroundLatencySamples);
+  /** When each of `latencies` was recorded (monotonic ms): only recent ones count. */
+  private readonly latencyAt = new Float64Array(cfg.foregroundLatencySamples);
   private latencyCount = 0;
   private leaving: 'no' | 'handing-off' | 'left' = 'no';
   private handoffTimer: TimerHandle | undefined;
@@ -353,16 +355,28 @@ export class ShoalNode implements KvService {
   }
 
   private recordLatency(ms: number): void {
-    this.latencies[this.latencyCount % this.latencies.length] = ms;
+    const i = this.latencyCount % this.latencies.length;
+    this.latencies[i] = ms;
+    this.latencyAt[i] = this.now();
     this.latencyCount++;
   }
 
-  /** p99 of the recent foreground requests, ms (undefined until there are some). */
+  /**
+   * p99 of the foreground requests of the last `foregroundLatencyWindowMs` (undefined
+   * before the first request). Old samples age out: a burst of slow requests during an
+   * outage must not hold background work paused once the traffic has stopped, which is
+   * exactly when anti-entropy has the most to repair (the simulator found that). Fewer
+   * than 20 recent requests count as an idle node (0).
+   */
   private foregroundP99(): number | undefined {
+    if (this.latencyCount === 0) return undefined;
     const n = Math.min(this.latencyCount, this.latencies.length);
-    if (n < 20) return undefined;
-    const sorted = Array.from(this.latencies.subarray(0, n)).sort((a, b) => a - b);
-    return sorted[Math.min(n - 1, Math.floor(n * 0.99))];
+    const since = this.now() - cfg.foregroundLatencyWindowMs;
+    const recent: number[] = [];
+    for (let i = 0; i < n; i++) if (this.latencyAt[i]! >= since) recent.push(this.latencies[i]!);
+    if (recent.length < 20) return 0;
+    recent.sort((a, b) => a - b);
+    return recent[Math.min(recent.length - 1, Math.floor(recent.length * 0.99))];
   }
 
   /**
@@ -569,10 +583,15 @@ export class ShoalNode implements KvService {
     return partitionOf(key, this.partitions);
   }
 
-  private async requestPeer(to: string, msg: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+  private requestPeer(to: string, msg: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+    return this.requestPeerBytes(to, this.codec.encode(msg), timeoutMs);
+  }
+
+  /** A request already encoded (one encoding can serve several peers). */
+  private async requestPeerBytes(to: string, payload: Uint8Array, timeoutMs: number): Promise<PeerMessage> {
     const started = this.now();
     try {
-      const bytes = await this.transport.request(to, this.codec.encode(msg), Math.max(1, timeoutMs));
+      const bytes = await this.transport.request(to, payload, Math.max(1, timeoutMs));
       const answer = this.codec.decode(bytes);
       if (answer.t === 'err') {
         // The peer answered: it is alive, the request failed on its side.
@@ -680,38 +699,13 @@ export class ShoalNode implements KvService {
     const proposal = vc.fresh(req.context, sibling);
     const actors = this.actors;
     const context = req.context;
-    await actors.ensure();
-    const { after } = await this.updateObject(
-      partition,
-      key,
-      (current) => {
-        const actor = actors.choose(partition, key, current, context);
-        let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
-        obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
-        // Never prune our own entries: our next write would reuse a counter others saw superseded.
-        return vc.prune(obj, wall, { keep: obj.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
-      },
-      self?.hintFor ? { hint: self.hintFor, now: wall } : { now: wall },
-    );
-    if (!after) throw new ShoalError('INTERNAL', 'a local write produced no object');
-    if (self?.hintFor) this.counters.hintsStored++;
-    for (const primary of req.uncovered) await this.storeHint(primary, partition, key);
-    if (self) quorum.ack(this.id);
-    const token = vc.encodeContext(vc.join(after));
-    const wire = vc.toWire(after);
     const others = targets.filter((t) => t.node !== this.id);
-    // During a membership change the pending owners get every write too (not counted for
-    // W), so what they pulled never falls behind.
-    const extras = this.transfers.extraTargets(partition, new Set(targets.map((t) => t.node)));
-    for (const node of extras) {
-      if (!this.reachable(node)) continue;
-      this.requestPeer(node, { t: 'rput', p: partition, k: key, o: wire }, timeoutMs).catch((err) =>
-        this.log('pending_owner_write_failed', { peer: node, key, err }, 'debug'),
-      );
-    }
+    await actors.ensure();
 
     return new Promise<WriteResult>((resolve, reject) => {
       let answered = false;
+      let token = '';
+      let replicated = false;
       const settle = () => {
         if (!answered) {
           if (quorum.state === 'succeeded') {
@@ -730,25 +724,84 @@ export class ShoalNode implements KvService {
           }
         }
       };
-      settle();
-      for (const t of others) {
-        const msg: PeerMessage = t.hintFor ? { t: 'rput', p: partition, k: key, o: wire, h: t.hintFor } : { t: 'rput', p: partition, k: key, o: wire };
-        this.requestPeer(t.node, msg, timeoutMs).then(
-          () => {
-            quorum.ack(t.node);
+      /**
+       * Sends the new version to the other replicas as soon as the store has computed it,
+       * while our own engine write is still under way: a put then takes the slower of the
+       * local and the remote writes, not their sum. If our write fails after this, the
+       * dot has left without a local copy behind it, so the key's actor is forgotten
+       * (src/node/actors.ts) and our next write of it takes a fresh actor id: the dot is
+       * never issued twice.
+       */
+      const replicate = (after: DVVSet) => {
+        replicated = true;
+        token = vc.encodeContext(vc.join(after));
+        const wire = vc.toWire(after);
+        // One encoding for every replica that gets the plain message (hot path).
+        let plain: Uint8Array | undefined;
+        for (const t of others) {
+          const bytes = t.hintFor
+            ? this.codec.encode({ t: 'rput', p: partition, k: key, o: wire, h: t.hintFor })
+            : (plain ??= this.codec.encode({ t: 'rput', p: partition, k: key, o: wire }));
+          this.requestPeerBytes(t.node, bytes, timeoutMs).then(
+            () => {
+              quorum.ack(t.node);
+              settle();
+            },
+            (err) => {
+              this.log('replica_write_failed', { peer: t.node, key, err }, 'debug');
+              quorum.fail(t.node);
+              settle();
+            },
+          );
+        }
+        // During a membership change the pending owners get every write too (not counted for
+        // W), so what they pulled never falls behind.
+        const extras = this.transfers.extraTargets(partition, new Set(targets.map((t) => t.node)));
+        for (const node of extras) {
+          if (!this.reachable(node)) continue;
+          plain ??= this.codec.encode({ t: 'rput', p: partition, k: key, o: wire });
+          this.requestPeerBytes(node, plain, timeoutMs).catch((err) => this.log('pending_owner_write_failed', { peer: node, key, err }, 'debug'));
+        }
+      };
+
+      this.updateObject(
+        partition,
+        key,
+        (current) => {
+          const actor = actors.choose(partition, key, current, context);
+          let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
+          obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
+          // Never prune our own entries: our next write would reuse a counter others saw superseded.
+          obj = vc.prune(obj, wall, { keep: obj.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
+          replicate(obj);
+          return obj;
+        },
+        self?.hintFor ? { hint: self.hintFor, now: wall } : { now: wall },
+      ).then(
+        ({ after }) => {
+          if (!after) throw new ShoalError('INTERNAL', 'a local write produced no object');
+          if (self?.hintFor) this.counters.hintsStored++;
+          const hints = req.uncovered.map((primary) => this.storeHint(primary, partition, key));
+          // Hints for unreachable primaries are recorded before the write counts as ours.
+          return Promise.all(hints).then(() => {
+            if (self) quorum.ack(this.id);
+            if (others.length === 0) quorum.expire();
             settle();
-          },
-          (err) => {
-            this.log('replica_write_failed', { peer: t.node, key, err }, 'debug');
-            quorum.fail(t.node);
-            settle();
-          },
-        );
-      }
-      if (others.length === 0 && !answered) {
-        quorum.expire();
+          });
+        },
+      ).catch((err: unknown) => {
+        if (!replicated) {
+          // Nothing left this node (e.g. no actor id could be handed out): the client's answer is this error.
+          answered = true;
+          reject(err);
+          return;
+        }
+        actors.forget(partition, key);
+        this.log('local_write_failed', { key, err }, 'error');
+        if (self) quorum.fail(this.id);
+        if (others.length === 0) quorum.expire();
         settle();
-      }
+      });
     });
   }
 
