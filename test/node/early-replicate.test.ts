@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom, SimClock, SimScheduler, SimTimers } from '../../src/env/index.js';
+import { ShoalError } from '../../src/errors/index.js';
+import { MemoryBacking, MemoryEngine, ObjectStore, type Engine, type EngineOp, type BatchOptions } from '../../src/store/index.js';
+import { MemoryNetwork } from '../../src/transport/index.js';
+import { ShoalNode } from '../../src/node/node.js';
+import { silentLogger } from '../../src/node/log.js';
+import { partitionOf } from '../../src/ring/index.js';
+import * as vc from '../../src/vclock/index.js';
+
+/**
+ * The coordinator sends a put to the other replicas while its own engine write is still
+ * under way. If that local write then fails, the write's dot has reached the replicas
+ * without a local copy behind it: the coordinator must never issue that dot again (it
+ * would name two different values, and sync would drop one of them).
+ */
+const Q = 8;
+
+/** A memory engine whose batches fail while `failing` is set. */
+class FlakyEngine extends MemoryEngine {
+  failing = false;
+  override batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    if (this.failing) return Promise.reject(new ShoalError('STORAGE', 'injected write failure'));
+    return super.batch(ops, options);
+  }
+}
+
+const drain = () => new Promise<void>((r) => setImmediate(r));
+const text = (s: string) => new TextEncoder().encode(s);
+
+describe('replica writes sent before the local write lands', () => {
+  it('a failed local write never lets its dot be issued again', async () => {
+    const sched = new SimScheduler();
+    const network = new MemoryNetwork();
+    const ids = ['n1', 'n2', 'n3'];
+    const engines = ids.map(() => new FlakyEngine(new MemoryBacking()));
+    const stores: ObjectStore[] = [];
+    const nodes: ShoalNode[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const timers = new SimTimers(sched);
+      const env = { clock: new SimClock(sched), timers, random: new SeededRandom(i + 1) };
+      const store = new ObjectStore(engines[i]! as Engine, { random: new SeededRandom(100 + i), clock: env.clock });
+      await store.open();
+      stores.push(store);
+      const address = `10.0.0.${i + 1}:7070`;
+      const transport = network.transport({ self: id, address, clusterParams: `n=3,q=${Q}`, env: { timers } });
+      nodes.push(
+        new ShoalNode({
+          id,
+          address,
+          n: 3,
+          r: 2,
+          w: 2,
+          partitions: Q,
+          maxValueBytes: 1 << 20,
+          seeds: ids.flatMap((x, j) => (x === id ? [] : [`10.0.0.${j + 1}:7070`])),
+          env,
+          store,
+          transport,
+          log: silentLogger,
+        }),
+      );
+    }
+    await Promise.all(nodes.map((n) => n.start()));
+    const settle = async (ms: number) => {
+      for (let t = 0; t < ms; t += 20) {
+        sched.advance(20);
+        await drain();
+      }
+    };
+    // Let gossip agree on a 3-node ring.
+    const agreed = () => nodes.every((n) => new Set(n.routing().owners).size === 3);
+    for (let i = 0; i < 200 && !agreed(); i++) await settle(100);
+    expect(agreed()).toBe(true);
+    const run = async <T>(p: Promise<T>): Promise<T> => {
+      let done = false;
+      const out = p.finally(() => (done = true));
+      for (let i = 0; i < 500 && !done; i++) await settle(20);
+      return out;
+    };
+
+    const key = 'k';
+    const p = partitionOf(key, Q);
+    const coordinator = nodes[0]!;
+    const values = (o: ReturnType<typeof vc.empty> | undefined) => (o ? vc.liveSiblings(o).map((x) => new TextDecoder().decode(x.value!)).sort() : []);
+    // 1. A write that lands everywhere: n1 now remembers writing the key under actor A (A:1).
+    const zero = await run(coordinator.put(key, text('zero'), {}));
+    const actorA = (await stores[0]!.get(p, key))!.entries.find((e) => e.id.startsWith('n1#'))!.id;
+    // 2. n1's engine refuses the next write (A:2), but the other two replicas have it: W=2 is met.
+    engines[0]!.failing = true;
+    const one = await run(coordinator.put(key, text('one'), { context: zero.context! }));
+    engines[0]!.failing = false;
+    expect(values(await stores[0]!.get(p, key))).toEqual(['zero']);
+    expect(values(await stores[1]!.get(p, key))).toEqual(['one']);
+    const issued = (await stores[1]!.get(p, key))!.entries.find((e) => e.id === actorA)!;
+    expect(issued.n).toBe(2);
+    // 3. Another write over the first one's context: n1's copy still ends at A:1, so trusting
+    //    A would issue A:2 again, for 'two'. It must take a fresh actor instead.
+    await run(coordinator.put(key, text('two'), { context: zero.context! }));
+    const mine = (await stores[0]!.get(p, key))!;
+    expect(mine.entries.find((e) => e.id === actorA)?.n ?? 0).toBeLessThan(2);
+    // 4. 'one' and 'two' are concurrent (both wrote over 'zero'): both survive a full read.
+    const read = await run(coordinator.get(key, { r: 3 }));
+    expect(read.siblings.map((x) => new TextDecoder().decode(x.value!)).sort()).toEqual(['one', 'two']);
+    void one;
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+});
