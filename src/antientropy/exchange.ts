@@ -306,6 +306,19 @@ export class KeysPage {
   /** Where the node's scan starts (exclusive); undefined = the partition's first key. */
   readonly after: string | undefined;
 
+  /**
+   * Whether `key` belongs in this page if it fits: in an asked segment and after `after`.
+   * Lets a node pick the keys from a keys-only scan and read only their objects.
+   */
+  wants(key: string): boolean {
+    return (this.after === undefined || compareKeys(key, this.after) > 0) && this.segs.has(this.tree.segmentOf(key));
+  }
+
+  /** Pairs held so far. */
+  get size(): number {
+    return this.keys.length;
+  }
+
   /** Offers the scan's next key; false = the page is full, stop scanning. */
   offer(key: string, digest: () => Uint8Array): boolean {
     if (this.more) return false;
