@@ -104,6 +104,16 @@ export interface KeyExplain {
  * The same class runs in production (ws transport, classic-level) and in the simulator
  * (memory transport and store, simulated clock): everything it touches comes in `deps`.
  */
+/**
+ * Whether two copies of a key hold the same versions: each has seen every dot the other
+ * has (and so, dots being unique, holds the same values). Read repair compares with this,
+ * not vc.equals, whose per-entry timestamps are local bookkeeping that may differ between
+ * replicas holding the same versions (each such pair used to cost one needless repair write).
+ */
+function sameVersions(a: DVVSet, b: DVVSet): boolean {
+  return a.anon.length === b.anon.length && vc.lessOrEqual(a, b) && vc.lessOrEqual(b, a);
+}
+
 export class ShoalNode implements KvService {
   readonly id: string;
   readonly n: number;
@@ -831,7 +841,7 @@ export class ShoalNode implements KvService {
       .map((t) => t.node)
       .sort((a, b) => (a === this.id ? -1 : b === this.id ? 1 : this.health.latency(a) - this.health.latency(b)));
     const contactAll = this.env.random.float() < cfg.readRepairChance;
-    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: this.merge, equals: vc.equals, empty: vc.empty }, contactAll);
+    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: this.merge, equals: sameVersions, empty: vc.empty }, contactAll);
     this.inFlight++;
     const started = this.now();
     try {
