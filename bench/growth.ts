@@ -20,7 +20,9 @@
  *
  * Flags: --steps 10000,100000,300000,1000000 --duration 10 --concurrency 64
  * --fill-concurrency 256 --value-bytes 100 --differ 1000 --data DIR --fresh
- * --no-sweep --no-ae --memory (the memory variants below) --no-write --smoke (tiny steps, for CI: checks that it works).
+ * --no-sweep --no-ae --memory (the memory variants below) --no-write --smoke (tiny
+ * steps: checks that it works) --doc-only (rewrite the chart and section from the saved
+ * results, running nothing).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +52,7 @@ const { values: f } = parseArgs({
     'no-ae': { type: 'boolean' },
     'no-write': { type: 'boolean' },
     memory: { type: 'boolean' },
+    'doc-only': { type: 'boolean' },
     smoke: { type: 'boolean' },
   },
 });
@@ -81,9 +84,40 @@ const save = () => {
 };
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
-/** Writes keys state.written..upTo-1, FILL_CONC at a time, with a progress line every 5 s. */
+/**
+ * Peak memory of each node while `during` runs, sampled every 500 ms: a single reading
+ * after a run lands anywhere in V8's garbage-collection cycle.
+ */
+async function peakDuring<T>(c: GrowthCluster, during: Promise<T>): Promise<{ result: T; peakRssMb: number[]; peakAnonMb: number[] }> {
+  const peakRssMb = c.ports.map(() => 0);
+  const peakAnonMb = c.ports.map(() => 0);
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      for (let i = 0; i < c.ports.length; i++) {
+        const m = await c.memory(i);
+        if (Number.isFinite(m.rssMb)) peakRssMb[i] = Math.max(peakRssMb[i]!, m.rssMb);
+        if (Number.isFinite(m.anonMb)) peakAnonMb[i] = Math.max(peakAnonMb[i]!, m.anonMb);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  try {
+    return { result: await during, peakRssMb, peakAnonMb };
+  } finally {
+    done = true;
+    await sampler;
+  }
+}
+
+/**
+ * Writes keys state.written..upTo-1, FILL_CONC at a time, with a progress line every 5 s.
+ * Every key gets its own random value: LevelDB compresses its blocks, and one value
+ * repeated a million times would make a store (and its mapped files) a fraction of the
+ * size real data makes.
+ */
 async function fill(d: BenchDriver, upTo: number): Promise<void> {
-  const value = new RealRandom().bytes(VALUE);
+  const random = new RealRandom();
   const from = state.written;
   let next = from;
   let done = 0;
@@ -103,7 +137,7 @@ async function fill(d: BenchDriver, upTo: number): Promise<void> {
           // A failed put is retried: every key below `written` must exist for the later phases.
           for (let attempt = 0; ; attempt++) {
             try {
-              await d.put(keyName(k), value, null);
+              await d.put(keyName(k), random.bytes(VALUE), null);
               done++;
               break;
             } catch (err) {
@@ -127,7 +161,7 @@ async function sweep(c: GrowthCluster): Promise<void> {
   try {
     for (const step of STEPS) {
       if (state.written < step) await fill(d, step);
-      const r = await runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: DURATION_MS, warmupMs: 1_000 });
+      const { result: r, peakRssMb, peakAnonMb } = await peakDuring(c, runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: DURATION_MS, warmupMs: 1_000 }));
       const mems = await Promise.all(c.ports.map((_, i) => c.memory(i)));
       const big = mems.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
       const p: GrowthPoint = {
@@ -141,10 +175,12 @@ async function sweep(c: GrowthCluster): Promise<void> {
         fileMb: big.fileMb,
         heapUsedMb: big.heapUsedMb,
         rssAllMb: mems.map((m) => m.rssMb),
+        peakRssMb: Math.max(...peakRssMb),
+        peakAnonMb: Math.max(...peakAnonMb),
       };
       results.points = [...results.points.filter((q) => q.keys !== p.keys), p].sort((a, b) => a.keys - b.keys);
       save();
-      log(`${p.keys.toLocaleString('en-US')} keys: ${fmt(p.opsPerSec)} ops/s, p99 put ${fmt(p.putP99Ms)} get ${fmt(p.getP99Ms)} ms, errors ${p.errors}; RSS ${mems.map((m) => fmt(m.rssMb)).join(' / ')} MB (largest: anon ${fmt(big.anonMb)}, file ${fmt(big.fileMb)}, V8 heap ${fmt(big.heapUsedMb)})`);
+      log(`${p.keys.toLocaleString('en-US')} keys: ${fmt(p.opsPerSec)} ops/s, p99 put ${fmt(p.putP99Ms)} get ${fmt(p.getP99Ms)} ms, errors ${p.errors}; peak RSS ${fmt(p.peakRssMb ?? NaN)} MB (anon ${fmt(p.peakAnonMb ?? NaN)}); after: RSS ${mems.map((m) => fmt(m.rssMb)).join(' / ')} MB (largest: anon ${fmt(big.anonMb)}, file ${fmt(big.fileMb)}, V8 heap ${fmt(big.heapUsedMb)})`);
     }
   } finally {
     await d.close();
@@ -207,6 +243,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
   let ae = await c.treesReady(victim, REPAIR_MS_MAX, sample);
   const tReady = performance.now();
   const rebuildCpuS = c.cpu(victim);
+  const cpuAtReady = c.ports.map((_, i) => c.cpu(i));
   const rebuildMemory = await c.memory(victim);
   const target = (await c.ae(0)).keys;
   log(`node ${victim}: healthy after ${fmt(healthyMs)} ms, trees rebuilt after ${fmt(tReady - t0)} ms with ${ae.keys.toLocaleString('en-US')} keys (node 0: ${target.toLocaleString('en-US')}); RSS ${fmt(rebuildMemory.rssMb)} MB`);
@@ -223,6 +260,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
     REPAIR_MS_MAX,
   );
   const tRepaired = performance.now();
+  const repairCpuS = c.ports.reduce((a, _, i) => a + c.cpu(i) - cpuAtReady[i]!, 0);
   const repairedBy = await Promise.all(c.ports.map(async (_, i) => (await c.ae(i)).keysRepaired));
   // Every removed key must be back on node `victim` itself (not merely answered by a quorum).
   const victimId = c.endpoints[victim]!;
@@ -238,6 +276,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
     rebuildMs: tReady - t0,
     rebuildCpuS,
     repairMs: tRepaired - tReady,
+    repairCpuS,
     presentAfter: present,
     repairedBy,
     peakRssMb: peakRss,
@@ -247,7 +286,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
   };
   results.ae = run;
   save();
-  log(`repaired ${removed.length} keys in ${fmt(run.repairMs)} ms after the trees were ready (${present}/${removed.length} present on node ${victim}; keys repaired per node ${repairedBy.join(' / ')}); peak RSS of node ${victim} ${fmt(peakRss)} MB`);
+  log(`repaired ${removed.length} keys in ${fmt(run.repairMs)} ms after the trees were ready, ${fmt(run.repairCpuS ?? NaN)} CPU-s of the 3 nodes meanwhile (${present}/${removed.length} present on node ${victim}; keys repaired per node ${repairedBy.join(' / ')}); peak RSS of node ${victim} ${fmt(peakRss)} MB`);
   if (present !== removed.length) throw new Error(`only ${present} of ${removed.length} removed keys are back on node ${victim}`);
 }
 
@@ -274,11 +313,11 @@ async function memoryVariants(c: GrowthCluster): Promise<void> {
       await c.start(victim, { ...(v.env === undefined ? {} : { env: v.env }), ...(v.nodeArgs === undefined ? {} : { nodeArgs: v.nodeArgs }) });
       await c.treesReady(victim, REPAIR_MS_MAX);
       const idle = await c.memory(victim);
-      const r = await runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: DURATION_MS, warmupMs: 1_000 });
+      const { result: r, peakRssMb, peakAnonMb } = await peakDuring(c, runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: DURATION_MS, warmupMs: 1_000 }));
       const loaded = await c.memory(victim);
-      results.memory.push({ variant: v.name, keys: state.written, idle, loaded, opsPerSec: r.opsPerSec });
+      results.memory.push({ variant: v.name, keys: state.written, idle, loaded, opsPerSec: r.opsPerSec, peakRssMb: peakRssMb[victim]!, peakAnonMb: peakAnonMb[victim]! });
       save();
-      log(`memory, ${v.name}: after rebuild RSS ${fmt(idle.rssMb)} MB (anon ${fmt(idle.anonMb)}, file ${fmt(idle.fileMb)}, V8 heap ${fmt(idle.heapUsedMb)} used / ${fmt(idle.heapTotalMb)} committed, external ${fmt(idle.externalMb)}); after ${DURATION_MS / 1000} s of load RSS ${fmt(loaded.rssMb)} MB (anon ${fmt(loaded.anonMb)}, file ${fmt(loaded.fileMb)}, V8 heap ${fmt(loaded.heapUsedMb)} / ${fmt(loaded.heapTotalMb)}, external ${fmt(loaded.externalMb)}), ${fmt(r.opsPerSec)} ops/s`);
+      log(`memory, ${v.name}: after rebuild RSS ${fmt(idle.rssMb)} MB (anon ${fmt(idle.anonMb)}, file ${fmt(idle.fileMb)}, V8 heap ${fmt(idle.heapUsedMb)} used / ${fmt(idle.heapTotalMb)} committed, external ${fmt(idle.externalMb)}); after ${DURATION_MS / 1000} s of load RSS ${fmt(loaded.rssMb)} MB (anon ${fmt(loaded.anonMb)}, file ${fmt(loaded.fileMb)}, V8 heap ${fmt(loaded.heapUsedMb)} / ${fmt(loaded.heapTotalMb)}, external ${fmt(loaded.externalMb)}), peak during load RSS ${fmt(peakRssMb[victim]!)} (anon ${fmt(peakAnonMb[victim]!)}), ${fmt(r.opsPerSec)} ops/s`);
     }
   } finally {
     await d.close();
@@ -290,7 +329,7 @@ async function memoryVariants(c: GrowthCluster): Promise<void> {
 }
 
 const c = await GrowthCluster.at(DATA, ENTRY);
-try {
+if (f['doc-only'] !== true) try {
   log(`cluster in ${DATA} (${state.written.toLocaleString('en-US')} keys written before); starting`);
   await c.startAll();
   if (f['no-sweep'] !== true) await sweep(c);
@@ -311,7 +350,9 @@ results.date = today();
 save();
 if (write) {
   writeFileSync(join(ROOT, 'docs', 'growth.svg'), svg(results.points));
-  writeSection('growth', 'Growth', growthDoc(results, { valueBytes: VALUE, durationMs: DURATION_MS, concurrency: CONC, fillConcurrency: FILL_CONC }), ['## Simulator']);
+  const notesFile = join(ROOT, 'bench', 'growth-notes.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : undefined;
+  writeSection('growth', 'Growth', growthDoc(results, { valueBytes: VALUE, durationMs: DURATION_MS, concurrency: CONC, fillConcurrency: FILL_CONC, ...(notes === undefined ? {} : { notes }) }), ['## Simulator']);
   log('wrote docs/growth.svg and the Growth section of docs/performance.md');
 }
 if (smoke) rmSync(DATA, { recursive: true, force: true });

@@ -21,6 +21,9 @@ export interface GrowthPoint {
   fileMb: number;
   heapUsedMb: number;
   rssAllMb: number[];
+  /** Highest VmRSS / RssAnon of any node sampled every 500 ms during the load run. */
+  peakRssMb?: number;
+  peakAnonMb?: number;
 }
 
 export interface AeRun {
@@ -31,6 +34,8 @@ export interface AeRun {
   /** CPU seconds node 2 had used when its trees were ready (start, store open, rebuild). */
   rebuildCpuS?: number;
   repairMs: number;
+  /** CPU seconds the 3 node processes used together during the repair. */
+  repairCpuS?: number;
   presentAfter: number;
   repairedBy: number[];
   peakRssMb: number;
@@ -45,6 +50,8 @@ export interface MemoryVariant {
   idle: MemoryOf;
   loaded: MemoryOf;
   opsPerSec: number;
+  peakRssMb?: number;
+  peakAnonMb?: number;
 }
 
 export interface RestartRun {
@@ -70,7 +77,11 @@ const REPAIR_TARGET_MS = 10_000;
 
 const RERUN = '`npm run bench:growth` (a quick run: `npm run bench:growth -- --steps 10000,100000 --differ 100 --data .tmp/growth-small`)';
 
-export function growthDoc(r: GrowthResults, o: { valueBytes: number; durationMs: number; concurrency: number; fillConcurrency: number }): string {
+/**
+ * The Growth section of docs/performance.md. `notes` (bench/growth-notes.md) is the
+ * hand-written reading of the figures, kept in its own file so a rerun keeps it.
+ */
+export function growthDoc(r: GrowthResults, o: { valueBytes: number; durationMs: number; concurrency: number; fillConcurrency: number; notes?: string }): string {
   const out: string[] = [];
   out.push(`Measured ${r.date ?? today()} on ${r.machine ?? machine()}, **shared with two other engineers' benchmarks running at the same time** (absolute figures are low and noisy; the trend across steps is the reading). Rerun: ${RERUN}.`);
   out.push('');
@@ -123,6 +134,10 @@ export function growthDoc(r: GrowthResults, o: { valueBytes: number; durationMs:
     out.push(
       `**Restart with a rebuild, ${ae.keys.toLocaleString('en-US')} keys** (node 2 above: its store was changed behind its back, so its saved trees were dropped, as after a crash): it answered \`/v1/health\` ${fmt(ae.healthyMs / 1000)} s after its process was started, and its anti-entropy trees were rebuilt from a full scan ${fmt(ae.rebuildMs / 1000)} s after the start${ae.rebuildCpuS === undefined ? '' : ` (${fmt(ae.rebuildCpuS)} s of CPU by then, store open included)`}. Memory of node 2: ${fmt(ae.rssAfterRebuildMb)} MB resident after the rebuild (RssAnon ${fmt(ae.anonAfterRebuildMb)}, RssFile ${fmt(ae.fileAfterRebuildMb)}), at most ${fmt(ae.peakRssMb)} MB while sampled during the rebuild and repair.`,
     );
+    out.push('');
+  }
+  if (o.notes !== undefined && o.notes.trim() !== '') {
+    out.push(o.notes.trim());
     out.push('');
   }
   return out.join('\n');
