@@ -1,11 +1,21 @@
 /**
  * A least-recently-used cache bounded by entry count and by total size. A JavaScript Map
- * iterates in insertion order, so re-inserting on every hit keeps the least recently used
- * entry first, and eviction is deleting from the front: O(1) per operation.
+ * iterates in insertion order, so re-inserting an entry moves it to the back, and
+ * eviction deletes from the front: O(1) per operation.
+ *
+ * Promotion is lazy (as in CLOCK-style caches): a hit re-inserts its entry only when the
+ * entry sits in the older half of the order. A delete and a set on every hit were a
+ * visible cost on the read path (two string hashes and a Map hole each), and a hot entry
+ * in the newer half is far from eviction anyway: at least half the capacity of newer
+ * insertions must pass before it reaches the front, and any hit in that time promotes
+ * it. So every entry used within the last `entriesMax / 2` insertions or promotions is
+ * still cached.
  */
 export class Lru<V> {
-  private readonly map = new Map<string, { value: V; bytes: number }>();
+  private readonly map = new Map<string, { value: V; bytes: number; seq: number }>();
   private bytesTotal = 0;
+  /** Counts insertions and promotions: an entry's `seq` says how recently it moved to the back. */
+  private seq = 0;
 
   constructor(
     private readonly entriesMax: number,
@@ -28,8 +38,11 @@ export class Lru<V> {
   get(key: string): { value: V } | undefined {
     const hit = this.map.get(key);
     if (hit === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, hit);
+    if (this.seq - hit.seq > this.map.size >>> 1) {
+      this.map.delete(key);
+      hit.seq = ++this.seq;
+      this.map.set(key, hit);
+    }
     return hit;
   }
 
@@ -37,7 +50,7 @@ export class Lru<V> {
   set(key: string, value: V, bytes: number): void {
     this.delete(key);
     if (this.entriesMax <= 0 || bytes > this.bytesMax / 8) return;
-    this.map.set(key, { value, bytes });
+    this.map.set(key, { value, bytes, seq: ++this.seq });
     this.bytesTotal += bytes;
     while (this.map.size > this.entriesMax || this.bytesTotal > this.bytesMax) {
       const oldest = this.map.keys().next();
