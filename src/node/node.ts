@@ -110,6 +110,8 @@ export interface KeyExplain {
  * not vc.equals, whose per-entry timestamps are local bookkeeping that may differ between
  * replicas holding the same versions (each such pair used to cost one needless repair write).
  */
+function noop(): void {}
+
 function sameVersions(a: DVVSet, b: DVVSet): boolean {
   return a.anon.length === b.anon.length && vc.lessOrEqual(a, b) && vc.lessOrEqual(b, a);
 }
@@ -946,10 +948,10 @@ export class ShoalNode implements KvService {
   // ------------------------------------------------------------------ replica side
 
   /** Merges a replica write into the local copy; the hint (if any) goes in the same storage batch. */
-  private async applyReplicaWrite(partition: number, key: string, incoming: DVVSet, hint: string | undefined): Promise<void> {
+  private applyReplicaWrite(partition: number, key: string, incoming: DVVSet, hint: string | undefined): Promise<void> {
     this.counters.replicaWrites++;
     const wall = this.env.clock.now();
-    await this.updateObject(
+    return this.updateObject(
       partition,
       key,
       (current) => {
@@ -959,7 +961,7 @@ export class ShoalNode implements KvService {
         return this.merge(current, incoming);
       },
       hint ? { hint, now: wall } : { now: wall },
-    );
+    ).then(noop);
   }
 
   private onPeerMessage(from: string, payload: Uint8Array, reply: ((answer: Uint8Array) => void) | null): void {
@@ -1000,12 +1002,15 @@ export class ShoalNode implements KvService {
       case 'rget': {
         const m = msg;
         this.counters.replicaReads++;
-        this.checkPartition(m.p, m.k)
-          .then(() => this.store.get(m.p, m.k))
-          .then(
-            (obj) => answer({ t: 'rget_ok', o: obj ? vc.toWire(obj) : null }),
-            (err) => answer(errorMsg(err)),
-          );
+        const wrong = this.wrongPartition(m.p, m.k);
+        if (wrong) {
+          answer(errorMsg(wrong));
+          return;
+        }
+        this.store.get(m.p, m.k).then(
+          (obj) => answer({ t: 'rget_ok', o: obj ? vc.toWire(obj) : null }),
+          (err) => answer(errorMsg(err)),
+        );
         return;
       }
       case 'fput': {
@@ -1059,15 +1064,24 @@ export class ShoalNode implements KvService {
   }
 
   private async checkPartition(partition: number, key: string): Promise<void> {
-    if (partition !== this.partitionOfKey(key)) {
-      throw new ShoalError('BAD_REQUEST', `key is in partition ${this.partitionOfKey(key)}, not ${partition}`);
-    }
+    const wrong = this.wrongPartition(partition, key);
+    if (wrong) throw wrong;
   }
 
-  private async handleReplicaPut(partition: number, key: string, o: Parameters<typeof vc.fromWire>[0], hint: string | undefined): Promise<void> {
-    await this.checkPartition(partition, key);
-    const incoming = vc.fromWire(o);
-    await this.applyReplicaWrite(partition, key, incoming, hint && hint !== this.id ? hint : undefined);
+  /** The error for a peer request naming the wrong partition for its key, if it does (synchronous: hot path). */
+  private wrongPartition(partition: number, key: string): ShoalError | undefined {
+    const actual = this.partitionOfKey(key);
+    return partition === actual ? undefined : new ShoalError('BAD_REQUEST', `key is in partition ${actual}, not ${partition}`);
+  }
+
+  private handleReplicaPut(partition: number, key: string, o: Parameters<typeof vc.fromWire>[0], hint: string | undefined): Promise<void> {
+    try {
+      const wrong = this.wrongPartition(partition, key);
+      if (wrong) throw wrong;
+      return this.applyReplicaWrite(partition, key, vc.fromWire(o), hint && hint !== this.id ? hint : undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   // ------------------------------------------------------------------ hinted handoff delivery
