@@ -3,7 +3,7 @@
 // tick between exchanges.
 import { describe, expect, it } from 'vitest';
 import { aeTickMs } from '../../src/config/index.js';
-import { ShoalError } from '../../src/errors/index.js';
+import { ShoalError, type ErrorCode } from '../../src/errors/index.js';
 import { SeededRandom, SimClock, SimScheduler, SimTimers } from '../../src/env/index.js';
 import { AE_SAVED_TREES, AntiEntropyDriver, type AntiEntropyHost } from '../../src/node/antientropy.js';
 import { PartitionTree, objectDigest } from '../../src/antientropy/index.js';
@@ -71,7 +71,8 @@ async function pair(delayMs = 0): Promise<{ a: Replica; b: Replica; sched: SimSc
           answer = { t: 'rput_ok' };
         } else throw new Error(`unexpected ${msg.t}`);
         if (delayMs > 0) await new Promise<void>((r) => sched.schedule(delayMs, r));
-        if (answer.t === 'err') throw new ShoalError('UNAVAILABLE', answer.msg);
+        // Like the node's peer requests: an `err` answer rejects with its code and message.
+        if (answer.t === 'err') throw new ShoalError(answer.code as ErrorCode, answer.msg);
         return answer;
       },
       merge,
@@ -181,6 +182,32 @@ describe('AntiEntropyDriver', () => {
     expect(a.scans).toBe(4);
     expect(b.scans).toBe(1);
     expect(Buffer.from(a.driver.tree(0).rootHash())).toEqual(Buffer.from(b.driver.tree(0).rootHash()));
+  });
+
+  it('refuses a peer exchange of a partition it is exchanging itself, so the keys are repaired once', async () => {
+    const { a, b, sched } = await pair(DELAY_MS);
+    for (let i = 0; i < 40; i++) {
+      await a.store.update(0, `k${i}`, () => value(i));
+      if (i % 2 === 0) await b.store.update(0, `k${i}`, () => value(i));
+    }
+    await Promise.all([a.driver.rebuildAll(), b.driver.rebuildAll()]);
+    a.driver.tick();
+    // b starts its own round after a's exchange of partition 0 has had its root answer.
+    for (let t = 0; t < 25; t++) {
+      await settle();
+      sched.advance(1);
+    }
+    b.driver.tick();
+    for (let t = 0; t < 400; t++) {
+      await settle();
+      sched.advance(1);
+    }
+    await settle();
+    for (let i = 0; i < 40; i++) expect(await b.store.get(0, `k${i}`)).toBeDefined();
+    expect(a.driver.keysRepaired + b.driver.keysRepaired).toBe(20);
+    const p0 = b.driver.status().find((s) => s.partition === 0)!;
+    expect(p0.exchanges).toBe(1);
+    expect(p0.failures).toBe(0);
   });
 
   describe('saved trees', () => {
