@@ -507,7 +507,10 @@ export class ShoalClient {
       return;
     }
     c.socket = s;
-    s.binaryType = 'arraybuffer';
+    // Browsers default to Blob (asynchronous to read): ask for ArrayBuffers. The `ws`
+    // package defaults to Node Buffers, which are Uint8Arrays already; asking it for
+    // ArrayBuffers would copy every answer out of its receive buffer.
+    if (s.binaryType !== 'nodebuffer') s.binaryType = 'arraybuffer';
     s.onopen = () => {
       if (c.socket !== s) return;
       c.state = 'open';
