@@ -263,6 +263,8 @@ export class AntiEntropyDriver {
     let early: { msg: AeKeysMsg; answer: Promise<AeReply> } | undefined;
     const mine = { pastRoot: false };
     this.exchanging.set(partition, mine);
+    const started = this.host.env.clock.monotonic();
+    let compared = started;
     try {
       let step = ex.start();
       while (!step.done) {
@@ -286,6 +288,7 @@ export class AntiEntropyDriver {
         step = ex.onReply(reply);
         if (reply.t !== 'err') mine.pastRoot = true;
       }
+      compared = this.host.env.clock.monotonic();
       if (step.keys.length > 0 && !this.host.skipRepair) repaired = await this.repair(partition, peer, step.keys);
       this.scheduler.finished(partition, peer, {
         now: this.host.env.clock.monotonic(),
@@ -295,7 +298,10 @@ export class AntiEntropyDriver {
         // The peer was busy exchanging this partition itself (see answer()): not a failure.
         failed: step.error !== undefined && !(step.error.code === 'OVERLOADED' && step.error.message.includes(BUSY)),
       });
-      if (step.keys.length > 0) this.host.log('antientropy_repaired', { partition, peer, differing: step.keys.length, repaired });
+      if (step.keys.length > 0) {
+        const now = this.host.env.clock.monotonic();
+        this.host.log('antientropy_repaired', { partition, peer, differing: step.keys.length, repaired, requests: step.requests, compareMs: Math.round(compared - started), repairMs: Math.round(now - compared) });
+      }
     } catch (err) {
       this.scheduler.finished(partition, peer, { now: this.host.env.clock.monotonic(), keysDiffering: 0, keysRepaired: repaired, complete: false, failed: true });
       this.host.log('antientropy_exchange_failed', { partition, peer, err }, 'warn');
@@ -324,15 +330,17 @@ export class AntiEntropyDriver {
       i += granted;
       await Promise.all(
         batch.map(async (key) => {
-          const local = await this.host.store.get(partition, key);
-          const answer = await this.host.request(peer, { t: 'rget', p: partition, k: key }, cfg.aeRequestTimeoutMs);
+          // Both reads at once, then both writes at once: a key costs two round trips, not four.
+          const [local, answer] = await Promise.all([this.host.store.get(partition, key), this.host.request(peer, { t: 'rget', p: partition, k: key }, cfg.aeRequestTimeoutMs)]);
           const remote = answer.t === 'rget_ok' && answer.o ? vc.fromWire(answer.o) : undefined;
           if (!local && !remote) return;
           const merged = local && remote ? vc.sync(local, remote) : (local ?? remote)!;
-          if (!local || !vc.lessOrEqual(merged, local)) await this.host.merge(partition, key, merged);
+          const writes: Array<Promise<unknown>> = [];
+          if (!local || !vc.lessOrEqual(merged, local)) writes.push(this.host.merge(partition, key, merged));
           if (!remote || !vc.lessOrEqual(merged, remote)) {
-            await this.host.request(peer, { t: 'rput', p: partition, k: key, o: vc.toWire(merged) }, cfg.aeRequestTimeoutMs);
+            writes.push(this.host.request(peer, { t: 'rput', p: partition, k: key, o: vc.toWire(merged) }, cfg.aeRequestTimeoutMs));
           }
+          await Promise.all(writes);
           repaired++;
           this.repairedTotal.keys++;
         }),
