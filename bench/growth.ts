@@ -206,6 +206,89 @@ async function removeKeys(dir: string, count: number): Promise<string[]> {
   return keys;
 }
 
+/** Node i's local copy's causal context of each key (GET /v1/local), '' when absent. */
+async function localContexts(c: GrowthCluster, i: number, keys: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < keys.length) {
+        const k = keys[next++]!;
+        const res = await fetch(`${c.url(i)}/v1/local/${encodeURIComponent(k)}`);
+        out.set(k, res.status === 200 ? ((await res.json()) as { context: string }).context : '');
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * The exchange on its own, trees already built everywhere: node 2 stopped cleanly (its
+ * trees saved), `--differ` keys overwritten through the SDK at W=2 while it is down, then
+ * nodes 0 and 1 stopped cleanly and every hint they hold for node 2 deleted from their
+ * stopped stores (hints are not objects, so their saved trees stay exact): the writes
+ * node 2 missed can now reach it only through anti-entropy. All three start again and
+ * restore their trees; the time counts from node 2's trees being ready until node 2's
+ * copy of every overwritten key has node 0's causal context.
+ */
+async function missedWrites(c: GrowthCluster): Promise<void> {
+  const victim = 2;
+  for (let i = 0; i < c.ports.length; i++) await c.treesReady(i, REPAIR_MS_MAX);
+  await c.stop(victim);
+  const random = new RealRandom();
+  const picked = new Set<number>();
+  while (picked.size < Math.min(DIFFER, state.written)) picked.add(random.int(state.written));
+  const keys = [...picked].map(keyName);
+  const d = await sdkDriver({ endpoints: c.endpoints.slice(0, 2), r: 2, w: 2 });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < keys.length) await d.put(keys[next++]!, random.bytes(VALUE), null);
+    }),
+  );
+  await d.close();
+  const want = await localContexts(c, 0, keys);
+  await c.stop(0);
+  await c.stop(1);
+  const target = c.endpoints[victim]!;
+  let hintsDeleted = 0;
+  for (const i of [0, 1]) {
+    const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: c.dataDir(i) }));
+    await store.open();
+    try {
+      for (;;) {
+        const hints = await store.hints(target, 1000);
+        if (hints.length === 0) break;
+        await Promise.all(hints.map((h) => store.deleteHint(target, h.id)));
+        hintsDeleted += hints.length;
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  log(`missed writes: ${keys.length} keys overwritten while node ${victim} was down, ${hintsDeleted} hints for it deleted; starting the cluster`);
+  await c.start(0);
+  await c.start(1);
+  const t0 = performance.now();
+  await c.start(victim);
+  await c.treesReady(victim, REPAIR_MS_MAX);
+  const tReady = performance.now();
+  const cpuAtReady = c.ports.map((_, i) => c.cpu(i));
+  let remaining = keys;
+  while (remaining.length > 0 && performance.now() - tReady < REPAIR_MS_MAX) {
+    const have = await localContexts(c, victim, remaining);
+    remaining = remaining.filter((k) => have.get(k) !== want.get(k));
+    if (remaining.length > 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  const repairMs = performance.now() - tReady;
+  const repairCpuS = c.ports.reduce((a, _, i) => a + c.cpu(i) - cpuAtReady[i]!, 0);
+  const repairedBy = await Promise.all(c.ports.map(async (_, i) => (await c.ae(i)).keysRepaired));
+  results.exchange = { keys: state.written, differing: keys.length, hintsDeleted, restoreMs: tReady - t0, repairMs, repairCpuS, left: remaining.length, repairedBy };
+  save();
+  log(`missed writes: node ${victim}'s trees restored ${fmt(tReady - t0)} ms after its start; all ${keys.length - remaining.length}/${keys.length} keys repaired ${fmt(repairMs)} ms later, ${fmt(repairCpuS)} CPU-s of the 3 nodes; keys repaired per node ${repairedBy.join(' / ')}`);
+  if (remaining.length > 0) throw new Error(`${remaining.length} keys not repaired on node ${victim}`);
+}
+
 /** A clean restart of node 1 under no load: how long until it serves, and until its trees are ready. */
 async function cleanRestart(c: GrowthCluster): Promise<void> {
   const i = 1;
@@ -245,6 +328,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
   const rebuildCpuS = c.cpu(victim);
   const cpuAtReady = c.ports.map((_, i) => c.cpu(i));
   const rebuildMemory = await c.memory(victim);
+  const keysAtReady = ae.keys;
   const target = (await c.ae(0)).keys;
   log(`node ${victim}: healthy after ${fmt(healthyMs)} ms, trees rebuilt after ${fmt(tReady - t0)} ms with ${ae.keys.toLocaleString('en-US')} keys (node 0: ${target.toLocaleString('en-US')}); RSS ${fmt(rebuildMemory.rssMb)} MB`);
   let last = ae.keys;
@@ -274,6 +358,7 @@ async function antiEntropy(c: GrowthCluster): Promise<void> {
     differing: removed.length,
     healthyMs,
     rebuildMs: tReady - t0,
+    keysAtReady,
     rebuildCpuS,
     repairMs: tRepaired - tReady,
     repairCpuS,
@@ -340,6 +425,7 @@ if (f['doc-only'] !== true) try {
   }
   if (f.memory === true) await memoryVariants(c);
   if (f['no-ae'] !== true) await cleanRestart(c);
+  if (f['no-ae'] !== true) await missedWrites(c);
   if (f['no-ae'] !== true) await antiEntropy(c);
 } finally {
   await c.stopAll();
