@@ -20,6 +20,16 @@ export const storeCacheEntriesMax = 10_000;
 export const storeCacheBytesMax = 64 * 1024 * 1024;
 
 /**
+ * Table files the engine keeps open (`maxOpenFiles`; LevelDB raises anything lower to 74,
+ * 64 of them tables). LevelDB maps each open table file into memory, and touched pages
+ * count as resident: with classic-level's default of 1,000, a node holding 1,000,000
+ * keys of 100 bytes (about 80 tables of 2 MB) kept 130-190 MB of table files resident,
+ * over half of issue 7's 300 MB budget. A table read after it was closed pays one open
+ * and an index-block read, which the block cache then keeps.
+ */
+export const storeOpenFilesMax = 64;
+
+/**
  * Pending hints per target node. A hint is a small record (the object itself is stored
  * once), so a million is ~50 MiB of disk for a primary that is down for a long time; past
  * that we stop taking hinted writes for it: `addHint` (and `update` with a `hint`) throws

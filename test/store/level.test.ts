@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
+import { storeOpenFilesMax } from '../../src/config/index.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,3 +153,28 @@ describe('LevelEngine(classic-level) write options', () => {
     ]);
   });
 });
+
+describe('LevelEngine(classic-level) open options', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // Every open table file is mapped into memory and counts as resident (config: storeOpenFilesMax).
+  it('bounds the table files LevelDB keeps open', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'shoal-level-open-'));
+    try {
+      const seen: unknown[] = [];
+      const open = (ClassicLevel.prototype as unknown as { _open: (o: unknown) => Promise<void> })._open;
+      vi.spyOn(ClassicLevel.prototype as unknown as { _open: (o: unknown) => Promise<void> }, '_open').mockImplementation(function (this: unknown, options: unknown) {
+        seen.push(options);
+        return open.call(this, options);
+      });
+      const e = new LevelEngine({ engine: 'classic-level', location: root });
+      await e.open();
+      await e.close();
+      expect(seen).toHaveLength(1);
+      expect((seen[0] as { maxOpenFiles?: number }).maxOpenFiles).toBe(storeOpenFilesMax);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
