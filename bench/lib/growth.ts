@@ -99,7 +99,7 @@ const RERUN = '`npm run bench:growth` (a quick run: `npm run bench:growth -- --s
  */
 export function growthDoc(r: GrowthResults, o: { valueBytes: number; durationMs: number; concurrency: number; fillConcurrency: number; notes?: string }): string {
   const out: string[] = [];
-  out.push(`Measured ${r.date ?? today()} on ${r.machine ?? machine()}, **shared with two other engineers' benchmarks running at the same time** (absolute figures are low and noisy; the trend across steps is the reading). Rerun: ${RERUN}.`);
+  out.push(`Measured ${r.date ?? today()} on ${r.machine ?? machine()} (absolute figures move with whatever else runs on the machine; the trend across steps is the reading). Rerun: ${RERUN}.`);
   out.push('');
   out.push(
     `One cluster of 3 \`bin/shoal start\` processes (N=3, R=W=2, 64 partitions, classic-level): at N=3 on 3 nodes every node holds every key. It is filled step by step through the SDK with ${o.valueBytes}-byte values (${o.fillConcurrency} puts in flight); after each step, ${o.durationMs / 1000} s of put=50,get=50 at ${o.concurrency} in flight over every key written so far (uniform), then each node's memory from \`/proc/PID/status\` (VmRSS = RssAnon, the process's own memory, + RssFile, pages of mapped files: LevelDB maps its table files) and the V8 heap in use from \`/metrics\`. Memory columns are the node with the largest VmRSS.`,
