@@ -68,7 +68,22 @@ const env = () => ({ clock: new RealClock(), timers: new RealTimers(), random: n
 const work = mkdtempSync(join(tmpdir(), 'shoal-compare-'));
 
 /** Writes keys 0..KEYS-1 once, CONC at a time, until done or the time bound. */
-async function preload(driver: BenchDriver, keys: number, valueBytes: number, boundMs: number): Promise<number> {
+/**
+ * Each system's causal contexts per key, kept for the whole run (preload, rounds, the
+ * restarted `--sync` cluster on the same data): every measure then writes as the one
+ * writer per key that remembers what it wrote, so a key's put supersedes its previous
+ * value instead of adding a sibling at the start of every measure (which made Shoal's
+ * objects, and its put and get times, grow from round to round). etcd has no contexts.
+ */
+const contextsOf = new Map<string, Map<string, string>>();
+const contextsFor = (system: string): Map<string, string> => {
+  const key = system.startsWith('Shoal') ? 'Shoal' : system;
+  let m = contextsOf.get(key);
+  if (m === undefined) contextsOf.set(key, (m = new Map()));
+  return m;
+};
+
+async function preload(driver: BenchDriver, keys: number, valueBytes: number, boundMs: number, contexts?: Map<string, string>): Promise<number> {
   const value = new RealRandom().bytes(valueBytes);
   let next = 0;
   let done = 0;
@@ -78,7 +93,9 @@ async function preload(driver: BenchDriver, keys: number, valueBytes: number, bo
       while (next < keys && performance.now() < deadline) {
         const k = next++;
         try {
-          await driver.put(keyName(k), value, null);
+          const key = keyName(k);
+          const r = await driver.put(key, value, contexts?.get(key) ?? null);
+          if (contexts !== undefined && r.context !== null) contexts.set(key, r.context);
           done++;
         } catch {
           /* counted by absence */
@@ -103,7 +120,7 @@ interface Sample {
 const samples: Sample[] = [];
 
 async function measure(system: string, driver: BenchDriver, op: 'put' | 'get', inFlight: number, durationMs: number): Promise<void> {
-  const r: LoadResult = await runLoad({ driver, ...env(), mix: parseMix(`${op}=1`), keys: KEYS, dist: 'uniform', valueBytes: VALUE, concurrency: inFlight, durationMs, warmupMs: WARMUP_MS });
+  const r: LoadResult = await runLoad({ driver, ...env(), mix: parseMix(`${op}=1`), keys: KEYS, dist: 'uniform', valueBytes: VALUE, concurrency: inFlight, durationMs, warmupMs: WARMUP_MS, contexts: contextsFor(system) });
   const o = r.ops[op];
   const s: Sample = {
     system,
@@ -233,7 +250,7 @@ async function main(): Promise<void> {
         const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
         if (!preloaded.shoal) {
           const t0 = performance.now();
-          const n = await preload(d, KEYS, VALUE, PRELOAD_MS);
+          const n = await preload(d, KEYS, VALUE, PRELOAD_MS, contextsFor('Shoal'));
           console.error(`  preloaded ${n} of ${KEYS} keys into Shoal in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
           preloaded.shoal = true;
         }
@@ -269,7 +286,7 @@ async function main(): Promise<void> {
     const c = await startShoal({ root: shoalRoot, shoal: SHOAL, ports: shoalPorts, sync: false, nodeArgs: (i) => (i === 0 ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []) });
     try {
       const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
-      await runLoad({ driver: d, ...env(), mix: parseMix('put=50,get=50'), keys: KEYS, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: Math.min(DURATION_MS, 15_000) });
+      await runLoad({ driver: d, ...env(), mix: parseMix('put=50,get=50'), keys: KEYS, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: Math.min(DURATION_MS, 15_000), contexts: contextsFor('Shoal') });
       await d.close();
     } finally {
       await c.stop();

@@ -39,6 +39,14 @@ export interface LoadOptions {
   warmupMs?: number;
   /** Stops after this many recorded operations even if time remains (for tests and quick runs). */
   opsMax?: number;
+  /**
+   * The causal context last seen per key, shared with the caller so that a series of runs
+   * against the same data (rounds, a preload) behaves as one writer per key throughout:
+   * a fresh map per run would send each key's first put of every run without a context,
+   * adding a sibling every time, and objects would grow from run to run. Bounded by
+   * benchContextCacheEntriesMax. A run of its own uses a map of its own.
+   */
+  contexts?: Map<string, string>;
   /** Called about once a second with the interval's figures. */
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
@@ -88,7 +96,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const mixer = new MixSampler(o.mix, o.random);
   const keys = keySampler(o.dist, o.keys, o.random);
   const value = o.random.bytes(o.valueBytes);
-  const contexts = new Map<string, string>();
+  const contexts = o.contexts ?? new Map<string, string>();
   const remember = (key: string, ctx: string | null): void => {
     if (ctx === null) contexts.delete(key);
     else if (contexts.has(key) || contexts.size < benchContextCacheEntriesMax) contexts.set(key, ctx);

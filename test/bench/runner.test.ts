@@ -91,6 +91,23 @@ describe('runLoad', () => {
     expect(seenContexts.every((c) => c.sent === c.last)).toBe(true);
   });
 
+  it('carries contexts from one run to the next when the caller shares its map (rounds never add siblings)', async () => {
+    const { s, clock, timers, random } = setup(5);
+    const { driver, seenContexts } = fakeStore(s, { getMs: 1, putMs: 1 });
+    const contexts = new Map<string, string>();
+    const run = () => drive(s, runLoad({ driver, clock, timers, random, mix: parseMix('put=1'), keys: 10, dist: 'uniform', valueBytes: 8, concurrency: 1, durationMs: 200, contexts }));
+    await run();
+    const first = seenContexts.length;
+    await run();
+    // Only the very first put of each key went blind; the second run knew every key.
+    expect(seenContexts.filter((c) => c.sent === null).length).toBeLessThanOrEqual(10);
+    expect(seenContexts.slice(first).every((c) => c.sent === c.last)).toBe(true);
+    // Without the shared map, the second run starts blind again.
+    const before = seenContexts.length;
+    await drive(s, runLoad({ driver, clock, timers, random, mix: parseMix('put=1'), keys: 10, dist: 'uniform', valueBytes: 8, concurrency: 1, durationMs: 200 }));
+    expect(seenContexts.slice(before).some((c) => c.sent === null && c.last !== null)).toBe(true);
+  });
+
   it('counts errors by code and keeps them out of the latency histograms', async () => {
     const { s, clock, timers, random } = setup(3);
     const { driver } = fakeStore(s, { getMs: 1, putMs: 1, failEvery: 4 });
