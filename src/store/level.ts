@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ShoalError } from '../errors/index.js';
-import { storeIterateChunkEntries, storeOpenFilesMax, storeScanEntriesMax } from '../config/index.js';
+import { storeIterateChunkEntries, storeOpenFilesMax, storeScanEntriesMax, storeWriteBufferBytes } from '../config/index.js';
 import type { BatchOptions, Engine, EngineOp, EngineRange } from './engine.js';
 
 /**
@@ -69,7 +69,7 @@ export class LevelEngine implements Engine {
       throw new ShoalError('STORAGE', `cannot create storage directory ${this.location}: ${messageOf(err)}`, { cause: err });
     }
     const Ctor = loadEngine(this.name);
-    const db = new Ctor(this.location, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: true, maxOpenFiles: storeOpenFilesMax });
+    const db = new Ctor(this.location, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: true, maxOpenFiles: storeOpenFilesMax, writeBufferSize: storeWriteBufferBytes });
     try {
       await db.open();
     } catch (err) {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
-import { storeOpenFilesMax } from '../../src/config/index.js';
+import { storeOpenFilesMax, storeWriteBufferBytes } from '../../src/config/index.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,7 +158,7 @@ describe('LevelEngine(classic-level) open options', () => {
   afterEach(() => vi.restoreAllMocks());
 
   // Every open table file is mapped into memory and counts as resident (config: storeOpenFilesMax).
-  it('bounds the table files LevelDB keeps open', async () => {
+  it('bounds the table files LevelDB keeps open, and sizes its memtable', async () => {
     const root = await mkdtemp(join(tmpdir(), 'shoal-level-open-'));
     try {
       const seen: unknown[] = [];
@@ -172,6 +172,7 @@ describe('LevelEngine(classic-level) open options', () => {
       await e.close();
       expect(seen).toHaveLength(1);
       expect((seen[0] as { maxOpenFiles?: number }).maxOpenFiles).toBe(storeOpenFilesMax);
+      expect((seen[0] as { writeBufferSize?: number }).writeBufferSize).toBe(storeWriteBufferBytes);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
