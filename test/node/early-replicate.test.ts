@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRandom, SimClock, SimScheduler, SimTimers } from '../../src/env/index.js';
 import { ShoalError } from '../../src/errors/index.js';
-import { MemoryBacking, MemoryEngine, ObjectStore, type Engine, type EngineOp, type BatchOptions } from '../../src/store/index.js';
-import { MemoryNetwork } from '../../src/transport/index.js';
-import { ShoalNode } from '../../src/node/node.js';
-import { silentLogger } from '../../src/node/log.js';
+import { MemoryBacking, MemoryEngine, type EngineOp, type BatchOptions } from '../../src/store/index.js';
+import { memCluster } from './mem-cluster.js';
 import { partitionOf } from '../../src/ring/index.js';
 import * as vc from '../../src/vclock/index.js';
 
@@ -25,60 +22,16 @@ class FlakyEngine extends MemoryEngine {
   }
 }
 
-const drain = () => new Promise<void>((r) => setImmediate(r));
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('replica writes sent before the local write lands', () => {
   it('a failed local write never lets its dot be issued again', async () => {
-    const sched = new SimScheduler();
-    const network = new MemoryNetwork();
-    const ids = ['n1', 'n2', 'n3'];
-    const engines = ids.map(() => new FlakyEngine(new MemoryBacking()));
-    const stores: ObjectStore[] = [];
-    const nodes: ShoalNode[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const timers = new SimTimers(sched);
-      const env = { clock: new SimClock(sched), timers, random: new SeededRandom(i + 1) };
-      const store = new ObjectStore(engines[i]! as Engine, { random: new SeededRandom(100 + i), clock: env.clock });
-      await store.open();
-      stores.push(store);
-      const address = `10.0.0.${i + 1}:7070`;
-      const transport = network.transport({ self: id, address, clusterParams: `n=3,q=${Q}`, env: { timers } });
-      nodes.push(
-        new ShoalNode({
-          id,
-          address,
-          n: 3,
-          r: 2,
-          w: 2,
-          partitions: Q,
-          maxValueBytes: 1 << 20,
-          seeds: ids.flatMap((x, j) => (x === id ? [] : [`10.0.0.${j + 1}:7070`])),
-          env,
-          store,
-          transport,
-          log: silentLogger,
-        }),
-      );
-    }
-    await Promise.all(nodes.map((n) => n.start()));
-    const settle = async (ms: number) => {
-      for (let t = 0; t < ms; t += 20) {
-        sched.advance(20);
-        await drain();
-      }
-    };
+    const engines = [0, 1, 2].map(() => new FlakyEngine(new MemoryBacking()));
+    const { nodes, stores, settle, run, stop } = await memCluster({ partitions: Q, engine: (i) => engines[i]! });
     // Let gossip agree on a 3-node ring.
     const agreed = () => nodes.every((n) => new Set(n.routing().owners).size === 3);
     for (let i = 0; i < 200 && !agreed(); i++) await settle(100);
     expect(agreed()).toBe(true);
-    const run = async <T>(p: Promise<T>): Promise<T> => {
-      let done = false;
-      const out = p.finally(() => (done = true));
-      for (let i = 0; i < 500 && !done; i++) await settle(20);
-      return out;
-    };
 
     const key = 'k';
     const p = partitionOf(key, Q);
@@ -104,6 +57,6 @@ describe('replica writes sent before the local write lands', () => {
     const read = await run(coordinator.get(key, { r: 3 }));
     expect(read.siblings.map((x) => new TextDecoder().decode(x.value!)).sort()).toEqual(['one', 'two']);
     void one;
-    await Promise.all(nodes.map((n) => n.stop()));
+    await stop();
   });
 });

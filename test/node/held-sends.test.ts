@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRandom, SimClock, SimScheduler, SimTimers } from '../../src/env/index.js';
-import { MemoryBacking, MemoryEngine, ObjectStore } from '../../src/store/index.js';
-import { MemoryNetwork } from '../../src/transport/index.js';
-import { ShoalNode } from '../../src/node/node.js';
+import { ObjectStore } from '../../src/store/index.js';
+import type { ShoalNode } from '../../src/node/node.js';
 import * as cfg from '../../src/config/index.js';
+import { memCluster } from './mem-cluster.js';
 
 /**
  * Gossip messages that carry a new incarnation wait until it is on disk (a restarted node
@@ -22,48 +21,22 @@ class StuckMetaStore extends ObjectStore {
   }
 }
 
-const drain = () => new Promise<void>((r) => setImmediate(r));
 
 describe('gossip sends held for an incarnation write', () => {
   it('are capped while the write hangs, and events still apply', async () => {
-    const sched = new SimScheduler();
-    const network = new MemoryNetwork();
-    const ids = ['n1', 'n2', 'n3'];
     const stores: StuckMetaStore[] = [];
-    const nodes: ShoalNode[] = [];
     const logs: Array<{ node: string; event: string; fields: Record<string, unknown> | undefined }> = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const timers = new SimTimers(sched);
-      const env = { clock: new SimClock(sched), timers, random: new SeededRandom(i + 1) };
-      const store = new StuckMetaStore(new MemoryEngine(new MemoryBacking()), { random: new SeededRandom(100 + i), clock: env.clock });
-      await store.open();
-      stores.push(store);
-      const address = `10.0.0.${i + 1}:7070`;
-      nodes.push(
-        new ShoalNode({
-          id,
-          address,
-          n: 3,
-          r: 2,
-          w: 2,
-          partitions: Q,
-          maxValueBytes: 1 << 20,
-          seeds: ids.flatMap((x, j) => (x === id ? [] : [`10.0.0.${j + 1}:7070`])),
-          env,
-          store,
-          transport: network.transport({ self: id, address, clusterParams: `n=3,q=${Q}`, env: { timers } }),
-          log: (event, fields) => logs.push({ node: id, event, fields }),
-        }),
-      );
-    }
-    await Promise.all(nodes.map((n) => n.start()));
-    const settle = async (ms: number) => {
-      for (let t = 0; t < ms; t += 50) {
-        sched.advance(50);
-        await drain();
-      }
-    };
+    const ids = ['n1', 'n2', 'n3'];
+    const { network, nodes, settle, stop } = await memCluster({
+      ids,
+      partitions: Q,
+      store: (engine, options) => {
+        const s = new StuckMetaStore(engine, options);
+        stores.push(s);
+        return s;
+      },
+      log: (id) => (event, fields) => logs.push({ node: id, event, fields }),
+    });
     const upIn = (n: ShoalNode, peer: string) => n.status().members.some((m) => m.id === peer && m.status === 'up');
     for (let i = 0; i < 100 && !nodes.every((n) => ids.every((p) => upIn(n, p))); i++) await settle(100);
     expect(nodes.every((n) => ids.every((p) => upIn(n, p)))).toBe(true);
@@ -95,6 +68,6 @@ describe('gossip sends held for an incarnation write', () => {
     // its probes held it marked the others down, though none of its messages left.
     expect((n1 as unknown as { gossip: { incarnation: number } }).gossip.incarnation).toBeGreaterThan(inc0);
     expect(upIn(n1, 'n2') || upIn(n1, 'n3')).toBe(false);
-    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+    await stop();
   }, 60_000);
 });
