@@ -33,6 +33,7 @@ import { Encoder } from 'cbor-x';
 import WebSocket from 'ws';
 import { Histogram, etcdDriver, keyName, parseMix, runLoad, sdkDriver, type BenchDriver, type LoadResult } from '../src/bench/index.js';
 import { RealClock, RealRandom, RealTimers } from '../src/env/index.js';
+import { benchContextCacheEntriesMax } from '../src/config/index.js';
 import { ROOT, fmt, machine, median, table, today, writeSection } from './lib/doc.js';
 import { ensureEtcd, freePort, launch, rssBytes, startEtcd, startShoal, stop, stopAll, waitFor, type ShoalCluster } from './lib/procs.js';
 import { growth } from './lib/growth.js';
@@ -95,7 +96,7 @@ async function preload(driver: BenchDriver, keys: number, valueBytes: number, bo
         try {
           const key = keyName(k);
           const r = await driver.put(key, value, contexts?.get(key) ?? null);
-          if (contexts !== undefined && r.context !== null) contexts.set(key, r.context);
+          if (contexts !== undefined && r.context !== null && (contexts.has(key) || contexts.size < benchContextCacheEntriesMax)) contexts.set(key, r.context);
           done++;
         } catch {
           /* counted by absence */
