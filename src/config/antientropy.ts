@@ -109,3 +109,9 @@ export const aeRepairWaitMs = 100;
 export const aeRequestTimeoutMs = 5_000;
 /** Foreground request durations kept to estimate the recent p99 that pauses background work. */
 export const foregroundLatencySamples = 512;
+/**
+ * Foreground requests older than this do not count towards the p99 that pauses
+ * anti-entropy, ms: long enough to see a load, short enough that background repair
+ * resumes soon after the load (or an outage's timeouts) stops.
+ */
+export const foregroundLatencyWindowMs = 10_000;

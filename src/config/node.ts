@@ -27,12 +27,6 @@ export const reapScanKeysMax = 500;
 export const reapBatchMax = 64;
 /** Timeout of the reaper's requests to peers, ms. */
 export const reapRequestTimeoutMs = 2_000;
-/**
- * Foreground requests older than this do not count towards the p99 that pauses
- * anti-entropy, ms: long enough to see a load, short enough that background repair
- * resumes soon after the load (or an outage's timeouts) stops.
- */
-export const foregroundLatencyWindowMs = 10_000;
 /** Keys whose actor id a node remembers for reuse (an LRU); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
 export const actorsRecentMax = 100_000;
 /**
