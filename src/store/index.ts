@@ -66,6 +66,13 @@
  * the engine yet); batch k+1 reaches the engine only after k has landed, and if k fails
  * then k+1, built on it, fails with the same error.
  *
+ * `updateMany(items)` is the store's counterpart of an engine's array batch, for callers
+ * that apply many objects at once (a partition transfer's page, an anti-entropy repair):
+ * its items are ordinary update operations in the same queue, in array order, but they
+ * settle into one results array behind one promise instead of a promise each, and each
+ * item fails on its own (its slot holds `{ error }`). The call is admitted whole or not
+ * at all (OVERLOADED when the queue cannot take every item).
+ *
  * ## Key filter
  *
  * An update must know the key's current object to merge into it, which costs a read. A
@@ -114,5 +121,5 @@ export { decodeObject, encodeObject, decodeHint, encodeHint, FORMAT_HINT, FORMAT
 export type { CodecContext, HintRecord } from './codec.js';
 export { hintKey, hintId, metaKey, objectKey, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
 export { ObjectStore, REMOVE } from './object-store.js';
-export type { Hint, ObjectStoreOptions, StoreStats, UpdateFn, UpdateOptions, UpdateResult } from './object-store.js';
+export type { Hint, ObjectStoreOptions, StoreStats, UpdateFailure, UpdateFn, UpdateItem, UpdateManyResult, UpdateOptions, UpdateResult } from './object-store.js';
 export { createEngine } from './create.js';

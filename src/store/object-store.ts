@@ -82,6 +82,25 @@ export interface UpdateResult {
   readonly changed: boolean;
 }
 
+/** One read-modify-write of `updateMany`: `update(partition, key, fn)` without a hint. */
+export interface UpdateItem {
+  readonly partition: number;
+  readonly key: string;
+  readonly fn: UpdateFn;
+}
+
+/**
+ * The outcome of one `updateMany` item that failed on its own (the error `update()` would
+ * have rejected with: its function threw, its key is malformed or its stored object
+ * corrupt, or the engine batch holding it failed). The other items are not affected.
+ */
+export interface UpdateFailure {
+  readonly error: unknown;
+}
+
+/** One `updateMany` result per item: tell them apart with `'error' in result`. */
+export type UpdateManyResult = UpdateResult | UpdateFailure;
+
 export interface Hint {
   /** Sorts by time of recording; pass it back to `deleteHint`. */
   readonly id: Uint8Array;
@@ -121,6 +140,33 @@ interface Settle<T> {
 }
 
 /**
+ * One `updateMany` call: its items are ordinary update ops that settle into one slot of
+ * `results` each instead of a promise each, and the call's only promise resolves when
+ * the last slot is filled.
+ */
+class ManyCall {
+  private left: number;
+  readonly results: UpdateManyResult[];
+  constructor(
+    n: number,
+    private readonly resolve: (results: UpdateManyResult[]) => void,
+  ) {
+    this.left = n;
+    this.results = new Array<UpdateManyResult>(n);
+  }
+
+  set(index: number, result: UpdateManyResult): void {
+    this.results[index] = result;
+    if (--this.left === 0) this.resolve(this.results);
+  }
+}
+
+/** The resolve/reject of an op that belongs to an `updateMany` call: never called. */
+function settledByCall(): void {
+  assert(false, 'an updateMany item was settled through its own promise');
+}
+
+/**
  * Returned by an update function to remove the object (a conditional delete: tombstone
  * reaping and partition handoff remove a key only if it is still what they pushed).
  */
@@ -138,6 +184,9 @@ type Op =
       hint: { target: string; ts: number } | undefined;
       /** The key's state in the commit being prepared (saves a lookup per apply). */
       ks: KeyState | undefined;
+      /** Set for an `updateMany` item: it settles into slot `index` of this call. */
+      many: ManyCall | undefined;
+      index: number;
     } & Settle<UpdateResult>)
   | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
   | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
@@ -178,8 +227,8 @@ function keyState(ck: string, partition: number, key: string, okey: Uint8Array):
 interface Prepared {
   readonly ops: Op[];
   readonly writes: EngineOp[];
-  /** Callers to resolve once the batch is written, with `results` at the same index. */
-  readonly done: Array<Settle<unknown>>;
+  /** Ops to resolve once the batch is written, with `results` at the same index. */
+  readonly done: Op[];
   readonly results: unknown[];
   readonly failed: Array<[Op, unknown]>;
   /** Final state of every object key the batch read or wrote. */
@@ -398,7 +447,57 @@ export class ObjectStore {
         this.reserveHint(options.hint);
         hint = { target: options.hint, ts: options.now ?? this.clock.now() };
       }
-      this.enqueue({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint, ks: undefined, resolve, reject }, hint?.target);
+      this.enqueue(
+        { kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint, ks: undefined, many: undefined, index: 0, resolve, reject },
+        hint?.target,
+      );
+    });
+  }
+
+  /**
+   * `update()` of every item, as one call: the store's counterpart of an engine's array
+   * batch. The items join the same group commits as `update()` calls, in array order
+   * (so items on one key apply one after another, each seeing the one before, and after
+   * any update of that key issued earlier), with the same guarantee: the promise
+   * resolves once every item's engine batch is written (and fsynced with `sync`).
+   *
+   * Each item settles on its own, into its slot of the results: an UpdateResult, or an
+   * UpdateFailure `{ error }` where `update()` would have rejected (its function threw, its
+   * key is malformed, its stored object is corrupt, its batch failed to write). The
+   * returned promise rejects only when the whole call is refused before anything is
+   * queued: CLOSED (or STORAGE before `open`), OVERLOADED when the queue cannot take every
+   * item now, TOO_LARGE when there are more items than the queue ever holds
+   * (`queueOpsMax`). Items are not atomic together (a call may span engine batches).
+   * There is no hint option: a hinted write is a coordinator's single `update()`.
+   *
+   * Why it exists: an `update()` costs a promise, its executor closure and its
+   * resolve/reject pair, and the caller's `Promise.all` over them; a call of many items
+   * costs one promise in all.
+   */
+  updateMany(items: readonly UpdateItem[]): Promise<UpdateManyResult[]> {
+    return new Promise<UpdateManyResult[]>((resolve) => {
+      this.checkOpen();
+      const n = items.length;
+      if (n === 0) {
+        resolve([]);
+        return;
+      }
+      if (n > this.queueMax) throw new ShoalError('TOO_LARGE', `updateMany of ${n} items; the store queue holds ${this.queueMax}`);
+      this.checkQueue(n);
+      const call = new ManyCall(n, resolve);
+      const pending = this.pending;
+      for (let i = 0; i < n; i++) {
+        const { partition, key, fn } = items[i]!;
+        let okey: Uint8Array;
+        try {
+          okey = objectKey(partition, key);
+        } catch (error) {
+          call.set(i, { error });
+          continue;
+        }
+        pending.push({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint: undefined, ks: undefined, many: call, index: i, resolve: settledByCall, reject: settledByCall });
+      }
+      this.kick();
     });
   }
 
@@ -566,11 +665,24 @@ export class ObjectStore {
   }
 
   private enqueue(op: Op, reservedHint?: string): void {
-    if (this.pending.length + this.inFlight >= this.queueMax) {
+    try {
+      this.checkQueue(1);
+    } catch (err) {
       if (reservedHint !== undefined) this.releaseHint(reservedHint);
-      throw new ShoalError('OVERLOADED', `store queue full (${this.queueMax} operations)`);
+      throw err;
     }
     this.pending.push(op);
+    this.kick();
+  }
+
+  /** OVERLOADED unless the queue has room for `n` more operations. */
+  private checkQueue(n: number): void {
+    if (this.pending.length + this.inFlight + n > this.queueMax) throw new ShoalError('OVERLOADED', `store queue full (${this.queueMax} operations)`);
+  }
+
+  /** Wakes the pipeline for newly queued operations, or schedules a commit. */
+  private kick(): void {
+    if (this.pending.length === 0) return;
     if (this.wake !== undefined) {
       const wake = this.wake;
       this.wake = undefined;
@@ -899,9 +1011,9 @@ export class ObjectStore {
       if (op.kind === 'hint') this.releaseHint(op.target);
       else if (op.kind === 'update' && op.hint !== undefined) this.releaseHint(op.hint.target);
     }
-    for (const [op, e] of p.failed) op.reject(e);
+    for (const [op, e] of p.failed) rejectOp(op, e);
     if (error !== undefined) {
-      this.failAll(p.done as Op[], error);
+      this.failAll(p.done, error);
       return;
     }
     this.commitSeq++;
@@ -913,12 +1025,16 @@ export class ObjectStore {
     this.counters.updates += p.changed;
     for (const [target, delta] of p.hintDeltas) if (delta !== 0) this.addHintCount(target, delta);
     const { done, results } = p;
-    for (let i = 0; i < done.length; i++) done[i]!.resolve(results[i]);
+    for (let i = 0; i < done.length; i++) {
+      const op = done[i]!;
+      if (op.kind === 'update' && op.many !== undefined) op.many.set(op.index, results[i] as UpdateResult);
+      else (op.resolve as (value: unknown) => void)(results[i]);
+    }
   }
 
   private failAll(ops: readonly Op[], err: unknown): void {
     const e = isShoalError(err) ? err : new ShoalError('STORAGE', `storage write failed: ${String(err)}`, { cause: err });
-    for (const op of ops) op.reject(e);
+    for (const op of ops) rejectOp(op, e);
   }
 
   private decode(bytes: Uint8Array, partition: number, key: string): DVVSet {
@@ -946,6 +1062,12 @@ export class ObjectStore {
     }
     this.nextHintSeq = next;
   }
+}
+
+/** Fails one op: its own promise, or its slot of an `updateMany` call. */
+function rejectOp(op: Op, error: unknown): void {
+  if (op.kind === 'update' && op.many !== undefined) op.many.set(op.index, { error });
+  else op.reject(error);
 }
 
 /** Cache key: the partition's digits cannot contain ':', so this is unambiguous. */

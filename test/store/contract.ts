@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isShoalError, type ShoalError } from '../../src/errors/index.js';
 import { SeededRandom } from '../../src/env/index.js';
-import { ObjectStore, REMOVE, objectKey, type Engine, type ObjectStoreOptions } from '../../src/store/index.js';
+import { ObjectStore, REMOVE, objectKey, type Engine, type ObjectStoreOptions, type UpdateFn, type UpdateManyResult } from '../../src/store/index.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
 /** A place an engine can be opened, closed, and opened again (a node's data directory). */
@@ -37,7 +37,8 @@ export function text(o: DVVSet | undefined): string | undefined {
   return v === undefined || v === null ? undefined : dec.decode(v);
 }
 
-async function rejection(p: Promise<unknown>): Promise<ShoalError> {
+/** The ShoalError a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<ShoalError> {
   try {
     await p;
   } catch (err) {
@@ -463,5 +464,55 @@ export function storeContract(harness: EngineHarness): void {
       );
     });
 
+    it('updateMany gives the results and final state of the same updates made one by one (property)', async () => {
+      const store = await openStore(await harness.fresh(), { cacheEntriesMax: 4 });
+      let partition = 200;
+      // Few keys, so that items repeat keys; '' is a malformed key (BAD_REQUEST).
+      const item = fc.record({
+        k: fc.constantFrom('a', 'b', 'c', 'ä', ''),
+        t: fc.constantFrom('append', 'append', 'keep', 'remove', 'throw'),
+        v: fc.string({ maxLength: 3 }),
+      });
+      type Item = { k: string; t: string; v: string };
+      const fnOf = (o: Item, i: number): UpdateFn => (cur) => {
+        switch (o.t) {
+          case 'append':
+            return obj(`${text(cur) ?? ''}${o.v}${i}.`);
+          case 'keep':
+            return undefined;
+          case 'remove':
+            return REMOVE;
+          default:
+            throw new Error(`fn ${i} throws`);
+        }
+      };
+      const plain = (r: UpdateManyResult): unknown =>
+        'error' in r ? { error: isShoalError(r.error) ? r.error.code : (r.error as Error).message } : { before: text(r.before), after: text(r.after), changed: r.changed };
+      await fc.assert(
+        fc.asyncProperty(fc.array(item, { maxLength: 30 }), fc.array(fc.nat(30), { maxLength: 2 }), async (items, cuts) => {
+          const one = partition++;
+          const many = partition++;
+          const byOne: unknown[] = [];
+          for (let i = 0; i < items.length; i++) {
+            try {
+              byOne.push(plain(await store.update(one, items[i]!.k, fnOf(items[i]!, i))));
+            } catch (err) {
+              byOne.push(plain({ error: err }));
+            }
+          }
+          // The same items through updateMany, cut into up to three calls issued in one turn.
+          const at = [...new Set([0, ...cuts.filter((c) => c < items.length), items.length])].sort((a, b) => a - b);
+          const calls: Array<Promise<UpdateManyResult[]>> = [];
+          for (let c = 0; c + 1 < at.length; c++) {
+            calls.push(store.updateMany(items.slice(at[c], at[c + 1]).map((o, j) => ({ partition: many, key: o.k, fn: fnOf(o, at[c]! + j) }))));
+          }
+          const byMany = (await Promise.all(calls)).flat().map(plain);
+          expect(byMany).toEqual(byOne);
+          const state = async (p: number): Promise<unknown> => (await store.scan(p)).map(([k, o]) => [k, text(o)]);
+          expect(await state(many)).toEqual(await state(one));
+        }),
+        { numRuns: 40 },
+      );
+    });
   });
 }

@@ -1,0 +1,182 @@
+/**
+ * ObjectStore.updateMany: one promise for many read-modify-writes. The contract suite
+ * checks it against update() on every engine (a property); these are the edges: per-item
+ * failures, order per key, queue limits, close, engine failures and sync.
+ */
+import { describe, expect, it } from 'vitest';
+import { isShoalError } from '../../src/errors/index.js';
+import {
+  MemoryBacking,
+  MemoryEngine,
+  ObjectStore,
+  REMOVE,
+  type BatchOptions,
+  type EngineOp,
+  type UpdateManyResult,
+  type UpdateResult,
+} from '../../src/store/index.js';
+import { obj, rejection, text } from './contract.js';
+
+function ok(r: UpdateManyResult | undefined): UpdateResult {
+  if (r === undefined) throw new Error('expected a result, got none');
+  if ('error' in r) throw new Error(`expected a result, got ${String(r.error)}`);
+  return r;
+}
+
+/** A memory engine that records each batch and its options, and can be made to fail. */
+class RecordingEngine extends MemoryEngine {
+  batches: Array<{ ops: readonly EngineOp[]; sync: boolean }> = [];
+  failBatch: Error | undefined;
+  failGetMany: Error | undefined;
+  override async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    this.batches.push({ ops, sync: options?.sync === true });
+    if (this.failBatch !== undefined) throw this.failBatch;
+    return super.batch(ops, options);
+  }
+  override async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    if (this.failGetMany !== undefined) throw this.failGetMany;
+    return super.getMany(keys);
+  }
+}
+
+async function openStore(engine = new RecordingEngine(), options: ConstructorParameters<typeof ObjectStore>[1] = {}): Promise<{ engine: RecordingEngine; store: ObjectStore }> {
+  const store = new ObjectStore(engine, options);
+  await store.open();
+  engine.batches = [];
+  return { engine: engine as RecordingEngine, store };
+}
+
+describe('ObjectStore.updateMany', () => {
+  it('fails only the items whose function throws or whose key is malformed', async () => {
+    const { store } = await openStore();
+    await store.update(1, 'b', () => obj('b0'));
+    const boom = new Error('boom');
+    const results = await store.updateMany([
+      { partition: 1, key: 'a', fn: () => obj('a1') },
+      {
+        partition: 1,
+        key: 'b',
+        fn: () => {
+          throw boom;
+        },
+      },
+      { partition: 1, key: '', fn: () => obj('never') },
+      { partition: 1, key: 'c', fn: () => obj('c1') },
+    ]);
+    expect(results).toHaveLength(4);
+    expect(ok(results[0]).changed).toBe(true);
+    expect(results[1]).toEqual({ error: boom });
+    const bad = results[2] as { error: unknown };
+    expect(isShoalError(bad.error, 'BAD_REQUEST')).toBe(true);
+    expect(text(ok(results[3]).after)).toBe('c1');
+    // The throwing item left its key as it was; the others were written.
+    expect(text(await store.get(1, 'b'))).toBe('b0');
+    expect((await store.scan(1)).map(([k, o]) => [k, text(o)])).toEqual([
+      ['a', 'a1'],
+      ['b', 'b0'],
+      ['c', 'c1'],
+    ]);
+    // A store that failed an item goes on as before.
+    expect(ok((await store.updateMany([{ partition: 1, key: 'b', fn: () => obj('b1') }]))[0]).changed).toBe(true);
+  });
+
+  it('applies items on one key in array order, after earlier update() calls and before later ones', async () => {
+    const { store, engine } = await openStore();
+    const append = (s: string) => (cur: Parameters<Parameters<ObjectStore['update']>[2]>[0]) => obj(`${text(cur) ?? ''}${s}`);
+    const first = store.update(2, 'k', append('u'));
+    const many = store.updateMany([
+      { partition: 2, key: 'k', fn: append('1') },
+      { partition: 2, key: 'other', fn: append('x') },
+      { partition: 2, key: 'k', fn: () => undefined },
+      { partition: 2, key: 'k', fn: append('2') },
+      { partition: 2, key: 'k', fn: () => REMOVE },
+      { partition: 2, key: 'k', fn: append('3') },
+    ]);
+    const last = store.update(2, 'k', append('v'));
+    const [r0, results, r9] = await Promise.all([first, many, last]);
+    expect(text(r0.after)).toBe('u');
+    expect(results.map((r) => [text(ok(r).before), text(ok(r).after), ok(r).changed])).toEqual([
+      ['u', 'u1', true],
+      [undefined, 'x', true],
+      ['u1', 'u1', false],
+      ['u1', 'u12', true],
+      ['u12', undefined, true],
+      [undefined, '3', true],
+    ]);
+    expect(text(r9.before)).toBe('3');
+    expect(text(await store.get(2, 'k'))).toBe('3v');
+    // All of it issued in one turn: one group commit.
+    expect(engine.batches).toHaveLength(1);
+  });
+
+  it('refuses a call the queue cannot take whole, and queues nothing of it', async () => {
+    const { store } = await openStore(new RecordingEngine(), { queueOpsMax: 10 });
+    const items = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ partition: 3, key: `${tag}${i}`, fn: () => obj(tag) }));
+    expect((await rejection(store.updateMany(items(11, 'big')))).code).toBe('TOO_LARGE');
+    const five = items(5, 'u').map((it) => store.update(it.partition, it.key, it.fn));
+    const refused = store.updateMany(items(6, 'over'));
+    expect(store.stats().queued).toBe(5);
+    const fits = store.updateMany(items(5, 'fits'));
+    expect(store.stats().queued).toBe(10);
+    expect((await rejection(refused)).code).toBe('OVERLOADED');
+    await Promise.all(five);
+    expect((await fits).every((r) => !('error' in r))).toBe(true);
+    const keys = (await store.scan(3)).map(([k]) => k);
+    expect(keys.filter((k) => k.startsWith('over'))).toEqual([]);
+    expect(keys).toHaveLength(10);
+    expect(await store.updateMany([])).toEqual([]);
+  });
+
+  it('finishes a call before close() resolves, and refuses calls outside open..close', async () => {
+    const backing = new MemoryBacking();
+    const fresh = new ObjectStore(new MemoryEngine(backing));
+    expect((await rejection(fresh.updateMany([{ partition: 0, key: 'k', fn: () => obj('v') }]))).code).toBe('STORAGE');
+    await fresh.open();
+    const pending = fresh.updateMany(Array.from({ length: 50 }, (_, i) => ({ partition: 0, key: `k${i}`, fn: () => obj(`v${i}`) })));
+    await fresh.close();
+    // Settled by the time close() resolved.
+    let settled = false;
+    void pending.then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    expect((await pending).every((r) => !('error' in r))).toBe(true);
+    expect((await rejection(fresh.updateMany([{ partition: 0, key: 'k', fn: () => obj('v') }]))).code).toBe('CLOSED');
+    const again = new ObjectStore(new MemoryEngine(backing));
+    await again.open();
+    expect((await again.scan(0)).length).toBe(50);
+    await again.close();
+  });
+
+  it('reports a failed engine write or read as every affected item failing, and still resolves', async () => {
+    const { store, engine } = await openStore();
+    await store.update(4, 'a', () => obj('a0'));
+    engine.failBatch = new Error('disk on fire');
+    const written = await store.updateMany([
+      { partition: 4, key: 'a', fn: () => obj('a1') },
+      { partition: 4, key: 'b', fn: () => obj('b1') },
+    ]);
+    expect(written.map((r) => ('error' in r && isShoalError(r.error) ? r.error.code : 'ok'))).toEqual(['STORAGE', 'STORAGE']);
+    engine.failBatch = undefined;
+    // Nothing of the failed batch became visible.
+    expect(text(await store.get(4, 'a'))).toBe('a0');
+    expect(await store.get(4, 'b')).toBeUndefined();
+
+    // A read failure (the key is not cached, and the filter says it may exist).
+    const cold = new ObjectStore(new RecordingEngine(engine.backing), { cacheEntriesMax: 0 });
+    await store.close();
+    await cold.open();
+    (cold.engine as RecordingEngine).failGetMany = new Error('read error');
+    const read = await cold.updateMany([{ partition: 4, key: 'a', fn: () => obj('a2') }]);
+    expect('error' in read[0]! && isShoalError(read[0].error, 'STORAGE')).toBe(true);
+    await cold.close();
+  });
+
+  it('writes with sync when the store is synced', async () => {
+    const { store, engine } = await openStore(new RecordingEngine(), { sync: true });
+    await store.updateMany([
+      { partition: 5, key: 'a', fn: () => obj('a') },
+      { partition: 5, key: 'b', fn: () => obj('b') },
+    ]);
+    expect(engine.batches.map((b) => b.sync)).toEqual([true]);
+  });
+});
