@@ -65,6 +65,17 @@ export const storeQueueOpsMax = 100_000;
 export const storeBatchOpsMax = 4_096;
 
 /**
+ * Largest buffer the object store keeps from one group commit for the next (bytes). A
+ * commit encodes all its objects into one buffer; over an engine that copies what it is
+ * given (LevelEngine), the next commit reuses it rather than allocating a new one (an
+ * allocation of ~100 KiB per commit, and the garbage collection it causes, cost about
+ * 0.1 µs per update). Buffers are sized in powers of two from 64 KiB, so up to two of
+ * this size (one written, one prepared) stay allocated; a larger commit gets a buffer of
+ * its own that is dropped after its write.
+ */
+export const storeCommitBufferBytesMax = 4 * 1024 * 1024;
+
+/**
  * Entries one `scan`/`range` call returns at most, whatever `limit` the caller asked for.
  * It bounds the memory of one call (objects may be 1 MiB); callers page on with `after`.
  */

@@ -30,6 +30,13 @@ export type EngineName = 'memory' | 'classic-level' | 'rocksdb';
 
 export interface Engine {
   readonly name: EngineName;
+  /**
+   * True when `batch()` keeps no reference to its keys and values once its promise has
+   * settled (the native engines copy them into their own write batch). The ObjectStore
+   * then reuses the buffer it encodes a commit's objects into for a later commit, instead
+   * of allocating one per commit. Absent means false (MemoryEngine keeps the views).
+   */
+  readonly batchCopies?: boolean;
   /** Opens (creating if missing). Failure is ShoalError('STORAGE') with the reason. */
   open(): Promise<void>;
   close(): Promise<void>;

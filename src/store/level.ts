@@ -45,6 +45,8 @@ export interface LevelEngineOptions {
 export class LevelEngine implements Engine {
   readonly name: 'classic-level' | 'rocksdb';
   readonly location: string;
+  /** Both libraries copy every key and value into their native write batch during the call. */
+  readonly batchCopies = true;
   private db: LevelDb | null = null;
   /**
    * The ObjectStore gathers operations for one call to this engine until the end of the

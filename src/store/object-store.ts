@@ -6,6 +6,7 @@ import {
   storeBloomInitialKeys,
   storeCacheBytesMax,
   storeCacheEntriesMax,
+  storeCommitBufferBytesMax,
   storeQueueOpsMax,
   storeScanEntriesMax,
 } from '../config/index.js';
@@ -237,6 +238,8 @@ interface Prepared {
   /** Hint keys this batch deletes (latin1 strings of their bytes). */
   readonly deletedHints: Set<string>;
   changed: number;
+  /** The buffer the batch's objects are encoded into (views of it are in `writes`). */
+  arena: Buffer | undefined;
 }
 
 /** The batch being written while the next one is prepared. */
@@ -262,6 +265,10 @@ export class ObjectStore {
   private readonly defer: (fn: () => void) => void;
   /** Gathering lasts past the current microtasks: wait for it before each batch too, not only the first. */
   private readonly gatherTurns: boolean;
+  /** The engine copies what `batch()` is given: a commit's buffer may serve a later commit. */
+  private readonly reuseBuffers: boolean;
+  /** A settled commit's buffer, for the next commit to encode into. */
+  private spareBuffer: Buffer | undefined;
 
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   private epochValue: string | undefined;
@@ -311,6 +318,7 @@ export class ObjectStore {
     const defer = options.defer ?? (engine as GatheringEngine).defer;
     this.defer = defer ?? queueMicrotask;
     this.gatherTurns = defer !== undefined;
+    this.reuseBuffers = engine.batchCopies === true;
     assert(this.batchMax > 0, 'batchOpsMax must be positive');
   }
 
@@ -842,7 +850,7 @@ export class ObjectStore {
 
     // 2. Apply in order. Only each key's final state is written; hints, meta and hint
     //    deletes go in the same batch, so an update and its hint are atomic.
-    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0 };
+    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0, arena: undefined };
     let hintsAdded = false;
     const addHintWrite = (target: string, partition: number, key: string, ts: number): void => {
       const seq = this.nextHintSeq++;
@@ -942,7 +950,8 @@ export class ObjectStore {
     // and the engine gets views of it (it copies them into its own batch at once).
     let total = 0;
     for (const ks of keys.values()) if (ks.dirty && ks.current !== undefined) total += ks.size;
-    const arena = total > 0 ? Buffer.allocUnsafe(total) : undefined;
+    const arena = total > 0 ? this.commitBuffer(total) : undefined;
+    p.arena = arena;
     let offset = 0;
     for (const ks of keys.values()) {
       if (!ks.dirty) continue;
@@ -984,6 +993,27 @@ export class ObjectStore {
     return true;
   }
 
+  /**
+   * A buffer of at least `bytes` for a commit's objects: the spare one when it is large
+   * enough. Over an engine that keeps what it is given, a new one of exactly that size.
+   */
+  private commitBuffer(bytes: number): Buffer {
+    if (!this.reuseBuffers) return Buffer.allocUnsafe(bytes);
+    const spare = this.spareBuffer;
+    if (spare !== undefined && spare.length >= bytes) {
+      this.spareBuffer = undefined;
+      return spare;
+    }
+    // Powers of two from 64 KiB, so that commits of similar sizes fit each other's buffer.
+    return Buffer.allocUnsafe(Math.max(65_536, 2 ** Math.ceil(Math.log2(bytes))));
+  }
+
+  /** Keeps a settled commit's buffer for the next one (the engine has copied it by now). */
+  private recycle(buffer: Buffer | undefined): void {
+    if (buffer === undefined || !this.reuseBuffers || buffer.length > storeCommitBufferBytesMax) return;
+    if (this.spareBuffer === undefined || this.spareBuffer.length < buffer.length) this.spareBuffer = buffer;
+  }
+
   /** Starts writing a prepared batch; `done` resolves (never rejects) once it is settled. */
   private write(p: Prepared): Writing {
     const done = (async (): Promise<unknown> => {
@@ -1006,6 +1036,9 @@ export class ObjectStore {
   /** Makes a batch's results visible (when `error` is undefined) and settles its callers. */
   private settle(p: Prepared, error: unknown): void {
     this.inFlight -= p.ops.length;
+    // The engine call is over (or never happened): nothing reads the buffer any more.
+    this.recycle(p.arena);
+    p.arena = undefined;
     // Reservations end now: written hints move into the counts, the others are released.
     for (const op of p.ops) {
       if (op.kind === 'hint') this.releaseHint(op.target);

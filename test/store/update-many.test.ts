@@ -1,7 +1,8 @@
 /**
  * ObjectStore.updateMany: one promise for many read-modify-writes. The contract suite
  * checks it against update() on every engine (a property); these are the edges: per-item
- * failures, order per key, queue limits, close, engine failures and sync.
+ * failures, order per key, queue limits, close, engine failures, sync, and the commit
+ * buffer that is reused over engines that copy what they are given.
  */
 import { describe, expect, it } from 'vitest';
 import { isShoalError } from '../../src/errors/index.js';
@@ -10,6 +11,7 @@ import {
   MemoryEngine,
   ObjectStore,
   REMOVE,
+  decodeObject,
   type BatchOptions,
   type EngineOp,
   type UpdateManyResult,
@@ -178,5 +180,74 @@ describe('ObjectStore.updateMany', () => {
       { partition: 5, key: 'b', fn: () => obj('b') },
     ]);
     expect(engine.batches.map((b) => b.sync)).toEqual([true]);
+  });
+});
+
+/**
+ * An engine that says it copies what batch() is given, but copies only when the test
+ * lets a batch through: if the store reused a commit's buffer before that commit's batch
+ * settled, the bytes copied here would be another commit's.
+ */
+class GatedCopyingEngine extends MemoryEngine {
+  readonly batchCopies = true;
+  gates: Array<() => void> = [];
+  gated = false;
+  buffers: ArrayBufferLike[] = [];
+  override async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    for (const op of ops) if (op.type === 'put' && op.key[0] === 0x6f) this.buffers.push(op.value.buffer);
+    if (this.gated) await new Promise<void>((r) => this.gates.push(r));
+    const copies = ops.map((op): EngineOp => (op.type === 'put' ? { type: 'put', key: op.key.slice(), value: op.value.slice() } : { type: 'del', key: op.key.slice() }));
+    return super.batch(copies, options);
+  }
+}
+
+describe('ObjectStore commit buffers', () => {
+  it('reuses a commit buffer only after its batch settled, over an engine that copies', async () => {
+    const engine = new GatedCopyingEngine();
+    const store = new ObjectStore(engine, { defer: queueMicrotask });
+    await store.open();
+    engine.gated = true;
+    const turn = (tag: string) => store.updateMany(Array.from({ length: 20 }, (_, i) => ({ partition: 6, key: `${tag}${i}`, fn: () => obj(`${tag}-${i}`) })));
+    // Commit 1 is held in the engine while commit 2 is prepared, and commit 3 after it.
+    const one = turn('a');
+    await new Promise((r) => setTimeout(r, 5));
+    const two = turn('b');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(engine.gates).toHaveLength(1);
+    engine.gates.shift()!();
+    await one;
+    await new Promise((r) => setTimeout(r, 5));
+    const three = turn('c');
+    await new Promise((r) => setTimeout(r, 5));
+    engine.gated = false;
+    for (const g of engine.gates.splice(0)) g();
+    await Promise.all([two, three]);
+    await store.close();
+    const reader = new ObjectStore(new MemoryEngine(engine.backing));
+    await reader.open();
+    for (const tag of ['a', 'b', 'c']) {
+      for (let i = 0; i < 20; i++) expect(text(await reader.get(6, `${tag}${i}`))).toBe(`${tag}-${i}`);
+    }
+    await reader.close();
+    // Commits 1 and 2 were in the pipeline together: two buffers. Commit 3 came after
+    // commit 1 had settled and reused its buffer.
+    const [a, b, c] = [0, 20, 40].map((i) => engine.buffers[i]);
+    expect(a).not.toBe(b);
+    expect(c).toBe(a);
+  });
+
+  it('never reuses a commit buffer over an engine that keeps what it is given', async () => {
+    const engine = new RecordingEngine();
+    const { store } = await openStore(engine);
+    const size = 5_000; // over 4 KiB: not from Node's shared pool either
+    for (let t = 0; t < 3; t++) {
+      await store.updateMany(Array.from({ length: 10 }, (_, i) => ({ partition: 7, key: `k${i}`, fn: () => obj(`${t}:${i}:${'x'.repeat(size)}`) })));
+    }
+    await store.close();
+    // The views MemoryEngine was given (and keeps) still hold what each commit wrote.
+    for (let t = 0; t < 3; t++) {
+      const puts = engine.batches[t]!.ops.filter((op) => op.type === 'put');
+      expect(puts.map((op) => (op.type === 'put' ? text(decodeObject(op.value))!.slice(0, 4) : ''))).toEqual(Array.from({ length: 10 }, (_, i) => `${t}:${i}:`));
+    }
   });
 });
