@@ -970,7 +970,7 @@ export class ObjectStore {
       offset += ks.size;
       p.writes.push({ type: 'put', key: ks.okey, value });
       if (present !== undefined && ks.filter !== FILTER_HAS) {
-        if (ks.filter === FILTER_HASHED) present.addHashed(ks.hi, ks.lo);
+        if (ks.filter === FILTER_HASHED) present.addNewHashed(ks.hi, ks.lo);
         else present.add(ks.okey);
       }
     }

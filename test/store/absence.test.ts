@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryBacking, MemoryEngine, ObjectStore, objectKey } from '../../src/store/index.js';
-import { ScalableBloom } from '../../src/store/bloom.js';
+import { ScalableBloom, bloomHash, hashHi, hashLo } from '../../src/store/bloom.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
 function obj(text: string): DVVSet {
@@ -23,6 +23,24 @@ describe('ScalableBloom', () => {
       fc.property(fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 12 }), { maxLength: 3_000, selector: (b) => b.join(',') }), (keys) => {
         const f = new ScalableBloom(64, 0.01);
         for (const k of keys) f.add(k);
+        for (const k of keys) expect(f.mightContain(k)).toBe(true);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('adds a key its check just missed (addNewHashed) with no false negatives, counting it once', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 12 }), { maxLength: 3_000, selector: (b) => b.join(',') }), (keys) => {
+        const f = new ScalableBloom(64, 0.01);
+        let added = 0;
+        for (const k of keys) {
+          bloomHash(k);
+          if (f.mightContainHashed(hashHi, hashLo)) continue;
+          f.addNewHashed(hashHi, hashLo);
+          added++;
+        }
+        expect(f.size).toBe(added);
         for (const k of keys) expect(f.mightContain(k)).toBe(true);
       }),
       { numRuns: 20 },
