@@ -2,43 +2,55 @@
  * Storage benchmark: what the ObjectStore costs on top of the raw engine. In the same run
  * and on the same bytes:
  *
- * - raw classic-level: batches of 100 puts of pre-encoded 1 KiB objects, then gets;
- * - ObjectStore on classic-level (and on rocksdb): 100 `update()` calls per turn, which
- *   group-commit into one batch each (read current, apply, encode, write), then gets with
- *   a cold cache (engine read + CRC + CBOR decode) and a warm one.
+ * - Puts, in many short interleaved rounds (`SHORT_ROUNDS`, each 50 batches of 100 puts
+ *   of 1 KiB objects on a fresh temporary directory, the order of the measures rotated
+ *   from round to round): raw classic-level `db.batch(array of 100 puts)` of bytes
+ *   encoded before the clock started; the same raw I/O a read-modify-write needs (a
+ *   `getMany` of the batch's keys, then the batch); the ObjectStore with 100 `update()`
+ *   calls per turn; and the ObjectStore with one `updateMany` of 100 items per turn (its
+ *   counterpart of `db.batch(array)`). Both store measures read, apply, encode and
+ *   checksum every object and group-commit each turn into one engine batch. The ratios
+ *   (`put_ratio_*`) are the median of the per-round ratios, with the quartiles of the
+ *   rounds beside them: on a shared 2-core machine a single round's ratio moves from 0.3
+ *   to 1.2 with the other processes' load, while rounds run a few milliseconds apart see
+ *   nearly the same load.
+ * - Then, in a few longer rounds: gets (raw, store with a cold and a warm cache), store
+ *   puts on rocksdb, store puts with 4 turns in flight, and the store's own CPU over an
+ *   engine that stores nothing.
  *
- * The target was store puts at >= 80% of raw blind puts. A replica write is a
- * read-modify-write (the new version is merged with the stored one), so the store reads
- * every key before writing it; `raw_classic_level_getmany_then_put_ops_s` measures that
- * same I/O done raw, and `put_ratio_store_vs_raw_read_write` is the store's own overhead.
- * Store puts are also measured with 4 turns in flight (a server with several writers).
- *
- * CPU per update (`*_cpu_us_per_*`): the process's user+system CPU over the timed puts
- * divided by the puts, LevelDB's own threads included; `store_null_engine_cpu_us_per_update`
- * is the ObjectStore alone, over an engine that stores nothing (its own work per update:
- * promise, key, merge call, encode, CRC, filter, bookkeeping), which moves less with the
- * machine's load than anything that waits for I/O.
+ * CPU per put (`*_cpu_us_per_*`): the process's user+system CPU over the timed puts
+ * divided by the puts, LevelDB's own threads and V8's garbage-collection helpers
+ * included; `*_main_thread_us_per_*` is the main thread's alone (Linux: its schedstat),
+ * which is where the store's own work runs and what separates the two sides' times (a
+ * batch's JavaScript and LevelDB's write of it run one after the other on this
+ * benchmark's path). `store_null_engine_cpu_us_per_*` is the ObjectStore alone, over an
+ * engine that stores nothing (its own work per update: key, merge call, encode, CRC,
+ * filter, bookkeeping, and the promise of `update()`), which moves less with the load.
  *
  * The raw side calls classic-level the natural fast way: `db.batch(array)` with no options
- * object. (An options object, even `{ sync: false }`, makes abstract-level copy it into
+ * object (an options object, even `{ sync: false }`, makes abstract-level copy it into
  * every operation through a slow spread: twice the cost per put; a chained batch measured
- * the same as the array form.) Each measure
- * is the best of a few rounds, every round on a fresh temporary directory, all removed
- * at the end. `run()` returns the numbers by name (operations per second unless named
- * otherwise); run it directly with `npx tsx bench/store.bench.ts` or from dist.
+ * the same as the array form). The store is given its keys as ready strings (a node gets
+ * them decoded from the wire), as the raw side gets ready bytes. `run()` returns the
+ * numbers by name (operations per second unless named otherwise); run it directly from
+ * the bench build: `node .tmp/bench-dist/bench/store.bench.js`.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LevelEngine, ObjectStore, encodeObject, objectKey } from '../src/store/index.js';
-import type { Engine } from '../src/store/index.js';
+import type { Engine, ObjectStore as Store, UpdateItem } from '../src/store/index.js';
 import type { DVVSet } from '../src/vclock/types.js';
 
 const BATCH = 100;
 const BATCHES = 200;
 const VALUE_BYTES = 1024;
 const ROUNDS = 2;
+/** Interleaved short rounds of the put measures, and batches of 100 puts in each. */
+const SHORT_ROUNDS = 15;
+const SHORT_BATCHES = 50;
 const GETS = 10_000;
 /** Turns of 100 puts in flight at once in the concurrent measures. */
 const DEPTH = 4;
@@ -61,9 +73,40 @@ function cpuNow(): number {
   return u.user + u.system;
 }
 
+/** The main thread's CPU time in µs (Linux: schedstat, ns); NaN elsewhere. */
+function mainThreadNow(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
+/** What every measure writes: the objects, their keys as strings (the store's input), and the raw side's bytes. */
+interface Data {
+  readonly objects: DVVSet[];
+  readonly keys: string[];
+  readonly keyBytes: Uint8Array[];
+  readonly values: Uint8Array[];
+}
+
+function data(n: number): Data {
+  const objects = Array.from({ length: n }, (_, i) => object(i));
+  // The same bytes the store writes: its key layout and its value codec, encoded up front.
+  return {
+    objects,
+    // Decoded from bytes, as a node's keys come off the wire (flat strings).
+    keys: objects.map((_, i) => Buffer.from(keyOf(i)).toString('utf8')),
+    keyBytes: objects.map((_, i) => objectKey(partitionOf(i), keyOf(i))),
+    values: objects.map((o) => encodeObject(o)),
+  };
+}
+
 /** An engine that stores nothing and answers at once: the ObjectStore's own cost. */
 const nullEngine: Engine & { defer(fn: () => void): void } = {
   name: 'memory',
+  // It keeps nothing it is given, as LevelEngine copies it: the store reuses its buffers.
+  batchCopies: true,
   defer: (fn) => setImmediate(fn),
   open: async () => undefined,
   close: async () => undefined,
@@ -76,125 +119,140 @@ const nullEngine: Engine & { defer(fn: () => void): void } = {
   clear: async () => undefined,
 };
 
-async function storeNullEngineCpu(objects: DVVSet[]): Promise<number> {
-  const store = new ObjectStore(nullEngine, { cacheEntriesMax: 0 });
-  await store.open();
-  const c0 = cpuNow();
-  for (let b = 0; b < BATCHES; b++) {
+/** One turn of puts: issues batch `b` and resolves when all of it is written. */
+type Turn = (b: number) => Promise<unknown>;
+
+/** 100 `update()` calls (they group-commit into one engine batch). */
+function updateTurn(store: Store, d: Data): Turn {
+  return (b) => {
     const turn: Array<Promise<unknown>> = [];
     for (let j = b * BATCH; j < (b + 1) * BATCH; j++) {
-      const o = objects[j]!;
-      turn.push(store.update(partitionOf(j), keyOf(j), () => o));
-    }
-    await Promise.all(turn);
-  }
-  const us = (cpuNow() - c0) / (BATCH * BATCHES);
-  await store.close();
-  return us;
-}
-
-/** Runs `turns` jobs with at most `depth` in flight (a server with several writers). */
-async function inFlight(turns: number, depth: number, job: (t: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < turns) await job(next++);
-  };
-  await Promise.all(Array.from({ length: depth }, worker));
-}
-
-/**
- * The raw I/O a replica write needs: read the current versions (one getMany per batch),
- * then write. This is the floor for any read-modify-write store, ours included.
- */
-async function rawReadWritePut(dir: string, keys: Uint8Array[], values: Uint8Array[]): Promise<number> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
-  await db.open();
-  const t0 = performance.now();
-  for (let b = 0; b < BATCHES; b++) {
-    await db.getMany(keys.slice(b * BATCH, (b + 1) * BATCH));
-    const ops = [];
-    for (let j = b * BATCH; j < (b + 1) * BATCH; j++) ops.push({ type: 'put' as const, key: keys[j]!, value: values[j]! });
-    await db.batch(ops);
-  }
-  const put = (BATCHES * BATCH) / ((performance.now() - t0) / 1000);
-  await db.close();
-  return put;
-}
-
-async function storeConcurrentPut(dir: string, objects: DVVSet[]): Promise<number> {
-  const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: dir }));
-  await store.open();
-  const t0 = performance.now();
-  await inFlight(BATCHES, DEPTH, (b) => {
-    const turn: Array<Promise<unknown>> = [];
-    for (let j = b * BATCH; j < (b + 1) * BATCH; j++) {
-      const o = objects[j]!;
-      turn.push(store.update(partitionOf(j), keyOf(j), () => o));
+      const o = d.objects[j]!;
+      turn.push(store.update(partitionOf(j), d.keys[j]!, () => o));
     }
     return Promise.all(turn);
-  });
-  const put = (BATCHES * BATCH) / ((performance.now() - t0) / 1000);
-  await store.close();
-  return put;
+  };
 }
 
-async function rawRound(dir: string, objects: DVVSet[]): Promise<{ put: number; putCpu: number; get: number; putReadWrite: number }> {
-  // The same bytes the store writes: its key layout and its value codec, encoded up front.
-  const keys = objects.map((_, i) => objectKey(partitionOf(i), keyOf(i)));
-  const values = objects.map((o) => encodeObject(o));
+/** One `updateMany` of 100 items. */
+function updateManyTurn(store: Store, d: Data): Turn {
+  return (b) => {
+    const items: UpdateItem[] = [];
+    for (let j = b * BATCH; j < (b + 1) * BATCH; j++) {
+      const o = d.objects[j]!;
+      items.push({ partition: partitionOf(j), key: d.keys[j]!, fn: () => o });
+    }
+    return store.updateMany(items);
+  };
+}
+
+/** Raw `db.batch(array)` of 100 pre-encoded puts; with `read`, a `getMany` of their keys first. */
+function rawTurn(db: ClassicLevel<Uint8Array, Uint8Array>, d: Data, read: boolean): Turn {
+  return async (b) => {
+    if (read) await db.getMany(d.keyBytes.slice(b * BATCH, (b + 1) * BATCH));
+    const ops = [];
+    for (let j = b * BATCH; j < (b + 1) * BATCH; j++) ops.push({ type: 'put' as const, key: d.keyBytes[j]!, value: d.values[j]! });
+    await db.batch(ops);
+  };
+}
+
+interface Timed {
+  /** Puts per second. */
+  readonly ops: number;
+  /** Process CPU per put, µs. */
+  readonly cpu: number;
+  /** Main-thread CPU per put, µs. */
+  readonly main: number;
+}
+
+/** Runs `turns` turns one after another (`depth` at once when given). */
+async function timeTurns(turns: number, turn: Turn, depth = 1): Promise<Timed> {
+  const c0 = cpuNow();
+  const m0 = mainThreadNow();
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < turns) await turn(next++);
+  };
+  await Promise.all(Array.from({ length: depth }, worker));
+  const n = turns * BATCH;
+  return { ops: n / ((performance.now() - t0) / 1000), cpu: (cpuNow() - c0) / n, main: (mainThreadNow() - m0) / n };
+}
+
+type PutMeasure = 'raw' | 'rawReadWrite' | 'update' | 'updateMany';
+
+/** One put measure on a fresh directory: `turns` turns of 100 puts. */
+async function putRound(measure: PutMeasure, dir: string, d: Data, turns: number): Promise<Timed> {
+  if (measure === 'raw' || measure === 'rawReadWrite') {
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    try {
+      return await timeTurns(turns, rawTurn(db, d, measure === 'rawReadWrite'));
+    } finally {
+      await db.close();
+    }
+  }
+  const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: dir }), { cacheEntriesMax: 0 });
+  await store.open();
+  try {
+    return await timeTurns(turns, measure === 'update' ? updateTurn(store, d) : updateManyTurn(store, d));
+  } finally {
+    await store.close();
+  }
+}
+
+/** The store's own CPU per put over an engine that stores nothing. */
+async function storeNullEngineCpu(d: Data, many: boolean): Promise<number> {
+  const store = new ObjectStore(nullEngine, { cacheEntriesMax: 0 });
+  await store.open();
+  const t = await timeTurns(BATCHES, many ? updateManyTurn(store, d) : updateTurn(store, d));
+  await store.close();
+  return t.cpu;
+}
+
+/** Store puts (100 `update()` per turn) with 4 turns in flight: a server with several writers. */
+async function storeConcurrentPut(dir: string, d: Data): Promise<number> {
+  const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: dir }));
+  await store.open();
+  const t = await timeTurns(BATCHES, updateTurn(store, d), DEPTH);
+  await store.close();
+  return t.ops;
+}
+
+/** Raw gets of keys just written (raw batches, untimed). */
+async function rawGets(dir: string, d: Data): Promise<number> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   await db.open();
-  const c0 = cpuNow();
-  const t0 = performance.now();
-  for (let b = 0; b < BATCHES; b++) {
-    const ops = [];
-    for (let j = b * BATCH; j < (b + 1) * BATCH; j++) ops.push({ type: 'put' as const, key: keys[j]!, value: values[j]! });
-    await db.batch(ops);
-  }
-  const put = (BATCHES * BATCH) / ((performance.now() - t0) / 1000);
-  const putCpu = (cpuNow() - c0) / (BATCHES * BATCH);
+  const write = rawTurn(db, d, false);
+  for (let b = 0; b < BATCHES; b++) await write(b);
   // One untimed pass first, on both sides: LevelDB is still compacting what was just
   // written, and the first reads pay for the block cache and the JIT.
-  for (let g = 0; g < GETS; g++) await db.get(keys[(g * 7919) % objects.length]!);
+  for (let g = 0; g < GETS; g++) await db.get(d.keyBytes[(g * 7919) % d.objects.length]!);
   const t1 = performance.now();
-  for (let g = 0; g < GETS; g++) {
-    const i = (g * 7919) % objects.length;
-    await db.get(keys[i]!);
-  }
+  for (let g = 0; g < GETS; g++) await db.get(d.keyBytes[(g * 7919) % d.objects.length]!);
   const get = GETS / ((performance.now() - t1) / 1000);
   await db.close();
-  const putReadWrite = await rawReadWritePut(`${dir}-c`, keys, values);
-  return { put, putCpu, get, putReadWrite };
+  return get;
 }
 
+/** Store puts on `engine` (timed: the rocksdb figure), then gets with a cold and a warm cache. */
 async function storeRound(
   dir: string,
   engine: 'classic-level' | 'rocksdb',
-  objects: DVVSet[],
-): Promise<{ put: number; putCpu: number; getCold: number; getWarm: number; batches: number }> {
+  d: Data,
+): Promise<{ put: number; getCold: number; getWarm: number; batches: number }> {
   const store = new ObjectStore(new LevelEngine({ engine, location: dir }), { cacheEntriesMax: 0 });
   await store.open();
-  const c0 = cpuNow();
-  const t0 = performance.now();
-  for (let b = 0; b < BATCHES; b++) {
-    const turn: Array<Promise<unknown>> = [];
-    for (let j = b * BATCH; j < (b + 1) * BATCH; j++) {
-      const o = objects[j]!;
-      turn.push(store.update(partitionOf(j), keyOf(j), () => o));
-    }
-    await Promise.all(turn);
-  }
-  const put = (BATCHES * BATCH) / ((performance.now() - t0) / 1000);
-  const putCpu = (cpuNow() - c0) / (BATCHES * BATCH);
+  const put = (await timeTurns(BATCHES, updateTurn(store, d))).ops;
   const batches = store.stats().batches;
   for (let g = 0; g < GETS; g++) {
-    const i = (g * 7919) % objects.length;
-    await store.get(partitionOf(i), keyOf(i));
+    const i = (g * 7919) % d.objects.length;
+    await store.get(partitionOf(i), d.keys[i]!);
   }
   const t1 = performance.now();
   for (let g = 0; g < GETS; g++) {
-    const i = (g * 7919) % objects.length;
-    await store.get(partitionOf(i), keyOf(i));
+    const i = (g * 7919) % d.objects.length;
+    await store.get(partitionOf(i), d.keys[i]!);
   }
   const getCold = GETS / ((performance.now() - t1) / 1000);
   await store.close();
@@ -202,66 +260,95 @@ async function storeRound(
   // Warm: a cache big enough for the working set of 1,000 keys.
   const warm = new ObjectStore(new LevelEngine({ engine, location: dir }), { cacheEntriesMax: 1_000 });
   await warm.open();
-  for (let i = 0; i < 1_000; i++) await warm.get(partitionOf(i), keyOf(i));
+  for (let i = 0; i < 1_000; i++) await warm.get(partitionOf(i), d.keys[i]!);
   const t2 = performance.now();
   for (let g = 0; g < GETS; g++) {
     const i = g % 1_000;
-    await warm.get(partitionOf(i), keyOf(i));
+    await warm.get(partitionOf(i), d.keys[i]!);
   }
   const getWarm = GETS / ((performance.now() - t2) / 1000);
   await warm.close();
-  return { put, putCpu, getCold, getWarm, batches };
+  return { put, getCold, getWarm, batches };
 }
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo);
+}
+
+const median = (xs: number[]): number => quantile(xs, 0.5);
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
 export async function run(): Promise<Record<string, number>> {
   const root = await mkdtemp(join(tmpdir(), 'shoal-store-bench-'));
-  const objects = Array.from({ length: BATCH * BATCHES }, (_, i) => object(i));
-  const best = { rawPut: 0, rawGet: 0, put: 0, getCold: 0, getWarm: 0, rocksPut: 0, rocksGetCold: 0, rawPutRw: 0, putC: 0 };
-  // CPU per put: the lowest of the rounds (the least disturbed by other processes).
-  const cpu = { raw: Infinity, store: Infinity, nullEngine: Infinity };
+  const d = data(BATCH * BATCHES);
+  const short: Record<PutMeasure, Timed[]> = { raw: [], rawReadWrite: [], update: [], updateMany: [] };
+  const order: PutMeasure[] = ['raw', 'update', 'updateMany', 'rawReadWrite'];
+  const best = { rawGet: 0, getCold: 0, getWarm: 0, rocksPut: 0, rocksGetCold: 0, putC: 0 };
+  // The lowest of the rounds (the least disturbed by other processes).
+  const nullCpu = { update: Infinity, many: Infinity };
   let batches = 0;
   try {
+    // Puts: short rounds, each measure in every position in turn, so that drift in the
+    // machine's load hits all of them alike; ratios are taken within a round.
+    for (let r = 0; r < SHORT_ROUNDS; r++) {
+      for (let k = 0; k < order.length; k++) {
+        const m = order[(r + k) % order.length]!;
+        const dir = join(root, `${m}${r}`);
+        short[m].push(await putRound(m, dir, d, SHORT_BATCHES));
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
     for (let r = 0; r < ROUNDS; r++) {
-      // Interleaved rounds so drift in the machine's load hits both sides alike.
-      const raw = await rawRound(join(root, `raw${r}`), objects);
-      const store = await storeRound(join(root, `store${r}`), 'classic-level', objects);
-      const rocks = await storeRound(join(root, `rocks${r}`), 'rocksdb', objects);
-      best.putC = Math.max(best.putC, await storeConcurrentPut(join(root, `storec${r}`), objects));
-      cpu.nullEngine = Math.min(cpu.nullEngine, await storeNullEngineCpu(objects));
-      cpu.raw = Math.min(cpu.raw, raw.putCpu);
-      cpu.store = Math.min(cpu.store, store.putCpu);
-      best.rawPutRw = Math.max(best.rawPutRw, raw.putReadWrite);
-      best.rawPut = Math.max(best.rawPut, raw.put);
-      best.rawGet = Math.max(best.rawGet, raw.get);
-      best.put = Math.max(best.put, store.put);
+      best.rawGet = Math.max(best.rawGet, await rawGets(join(root, `raw${r}`), d));
+      const store = await storeRound(join(root, `store${r}`), 'classic-level', d);
+      const rocks = await storeRound(join(root, `rocks${r}`), 'rocksdb', d);
+      best.putC = Math.max(best.putC, await storeConcurrentPut(join(root, `storec${r}`), d));
+      nullCpu.update = Math.min(nullCpu.update, await storeNullEngineCpu(d, false));
+      nullCpu.many = Math.min(nullCpu.many, await storeNullEngineCpu(d, true));
       best.getCold = Math.max(best.getCold, store.getCold);
       best.getWarm = Math.max(best.getWarm, store.getWarm);
       best.rocksPut = Math.max(best.rocksPut, rocks.put);
       best.rocksGetCold = Math.max(best.rocksGetCold, rocks.getCold);
       batches = store.batches;
-      await rm(join(root, `raw${r}`), { recursive: true, force: true });
-      await rm(join(root, `store${r}`), { recursive: true, force: true });
-      await rm(join(root, `rocks${r}`), { recursive: true, force: true });
-      await rm(join(root, `storec${r}`), { recursive: true, force: true });
-      await rm(join(root, `raw${r}-c`), { recursive: true, force: true });
+      for (const dir of [`raw${r}`, `store${r}`, `rocks${r}`, `storec${r}`]) await rm(join(root, dir), { recursive: true, force: true });
     }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+  const ratios = (m: PutMeasure, base: PutMeasure): number[] => short[m].map((t, r) => t.ops / short[base][r]!.ops);
+  const med = (m: PutMeasure, f: keyof Timed): number => median(short[m].map((t) => t[f]));
+  const upd = ratios('update', 'raw');
+  const many = ratios('updateMany', 'raw');
   return {
-    raw_classic_level_batched_put_ops_s: Math.round(best.rawPut),
-    store_classic_level_batched_put_ops_s: Math.round(best.put),
-    put_ratio_store_vs_raw: Number((best.put / best.rawPut).toFixed(3)),
-    raw_classic_level_cpu_us_per_put: Number(cpu.raw.toFixed(2)),
-    store_classic_level_cpu_us_per_update: Number(cpu.store.toFixed(2)),
-    store_null_engine_cpu_us_per_update: Number(cpu.nullEngine.toFixed(2)),
-    raw_classic_level_getmany_then_put_ops_s: Math.round(best.rawPutRw),
-    put_ratio_store_vs_raw_read_write: Number((best.put / best.rawPutRw).toFixed(3)),
+    raw_classic_level_batched_put_ops_s: Math.round(med('raw', 'ops')),
+    store_classic_level_batched_put_ops_s: Math.round(med('update', 'ops')),
+    store_classic_level_update_many_put_ops_s: Math.round(med('updateMany', 'ops')),
+    put_ratio_store_vs_raw: round(median(upd), 3),
+    put_ratio_store_vs_raw_p25: round(quantile(upd, 0.25), 3),
+    put_ratio_store_vs_raw_p75: round(quantile(upd, 0.75), 3),
+    put_ratio_update_many_vs_raw: round(median(many), 3),
+    put_ratio_update_many_vs_raw_p25: round(quantile(many, 0.25), 3),
+    put_ratio_update_many_vs_raw_p75: round(quantile(many, 0.75), 3),
+    raw_classic_level_cpu_us_per_put: round(med('raw', 'cpu'), 2),
+    store_classic_level_cpu_us_per_update: round(med('update', 'cpu'), 2),
+    store_update_many_cpu_us_per_item: round(med('updateMany', 'cpu'), 2),
+    raw_classic_level_main_thread_us_per_put: round(med('raw', 'main'), 2),
+    store_main_thread_us_per_update: round(med('update', 'main'), 2),
+    store_update_many_main_thread_us_per_item: round(med('updateMany', 'main'), 2),
+    store_null_engine_cpu_us_per_update: round(nullCpu.update, 2),
+    store_null_engine_cpu_us_per_update_many_item: round(nullCpu.many, 2),
+    raw_classic_level_getmany_then_put_ops_s: Math.round(med('rawReadWrite', 'ops')),
+    put_ratio_store_vs_raw_read_write: round(median(ratios('update', 'rawReadWrite')), 3),
+    put_ratio_update_many_vs_raw_read_write: round(median(ratios('updateMany', 'rawReadWrite')), 3),
     store_classic_level_batched_put_4_in_flight_ops_s: Math.round(best.putC),
-    store_engine_batches_per_100_updates: Number(((batches / (BATCH * BATCHES)) * 100).toFixed(2)),
+    store_engine_batches_per_100_updates: round((batches / (BATCH * BATCHES)) * 100, 2),
     raw_classic_level_get_ops_s: Math.round(best.rawGet),
     store_classic_level_get_cold_ops_s: Math.round(best.getCold),
-    get_ratio_store_cold_vs_raw: Number((best.getCold / best.rawGet).toFixed(3)),
+    get_ratio_store_cold_vs_raw: round(best.getCold / best.rawGet, 3),
     store_get_warm_cache_ops_s: Math.round(best.getWarm),
     store_rocksdb_batched_put_ops_s: Math.round(best.rocksPut),
     store_rocksdb_get_cold_ops_s: Math.round(best.rocksGetCold),
@@ -271,5 +358,5 @@ export async function run(): Promise<Record<string, number>> {
 // Run directly: print the numbers.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const results = await run();
-  for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(44)} ${value}`);
+  for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(48)} ${value}`);
 }
