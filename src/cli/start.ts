@@ -10,6 +10,7 @@ import {
   cliMaxValueBytesMax,
   hostDefault,
   maxValueBytesDefault,
+  memorySoftLimitBytes as memorySoftLimitBytesDefault,
   nDefault,
   nMax,
   partitionsDefault,
@@ -196,6 +197,16 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     return origin;
   });
 
+  // Not a flag (the contract's flags are fixed): an operator's knob for a bigger or smaller machine.
+  let memorySoftLimitBytes = memorySoftLimitBytesDefault;
+  const memoryRaw = env['SHOAL_MEMORY_SOFT_LIMIT_MB']?.trim();
+  if (memoryRaw !== undefined && memoryRaw !== '') {
+    if (!/^\d{1,7}$/.test(memoryRaw) || Number(memoryRaw) > memoryMbMax) {
+      throw usageError(`SHOAL_MEMORY_SOFT_LIMIT_MB must be a whole number of MiB from 0 (off) to ${memoryMbMax} (got '${memoryRaw}')`);
+    }
+    memorySoftLimitBytes = Number(memoryRaw) * 1024 * 1024;
+  }
+
   return {
     id,
     host,
@@ -215,8 +226,12 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     clockOffsetMs,
     allowedOrigins,
     ...(tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs }),
+    memorySoftLimitBytes,
   };
 }
+
+/** The largest SHOAL_MEMORY_SOFT_LIMIT_MB taken: 1 TiB, past any machine this runs on. */
+const memoryMbMax = 1_048_576;
 
 /** Loads the node module at run time (see RunningNode). */
 async function loadStartNode(): Promise<StartNode> {

@@ -7,16 +7,19 @@
  * versions of the same dependencies.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { realEnv } from '../env/index.js';
 import { ShoalError } from '../errors/index.js';
 import { ObjectStore, createEngine } from '../store/index.js';
 import { WsTransport } from '../transport/index.js';
 import { createApiServer } from '../api/index.js';
 import { frameLimits } from '../wire/index.js';
+import { memoryCheckMs } from '../config/index.js';
 import { createLogger } from './log.js';
 import { ShoalNode } from './node.js';
 import { NodeMetrics } from './metrics.js';
 import { createNodeRoutes } from './routes.js';
+import { MemoryGovernor, heapGrowthSetByOperator } from './memory.js';
 import type { NodeOptions } from './options.js';
 
 export { ShoalNode, checkKey } from './node.js';
@@ -70,7 +73,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   let node: ShoalNode | undefined;
   let serving = false;
   // Operator's view (metrics.ts, routes.ts): timed KvService, /metrics, explain, dashboard events.
-  const metrics = new NodeMetrics({ source: () => node, extraText: () => api.apiMetricsText(), dataDir: options.dataDir });
+  const governor = memoryGovernor(options, log);
+  const metrics = new NodeMetrics({ source: () => node, extraText: () => api.apiMetricsText() + (governor?.metricsText() ?? ''), dataDir: options.dataDir });
   const operator = createNodeRoutes({ node: () => node, metrics, clientToken: options.clientToken, tls: options.tls !== undefined });
   const api = createApiServer({
     metrics: () => metrics.text(),
@@ -123,11 +127,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     throw err;
   }
   serving = true;
+  const governorTimer = governor === undefined ? undefined : setInterval(() => governor.check(), memoryCheckMs);
+  governorTimer?.unref();
   let stopping: Promise<void> | undefined;
   const started = node;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       serving = false;
+      if (governorTimer !== undefined) clearInterval(governorTimer);
       await started.stop();
       operator.close();
       await api.close().catch((err) => log('api_close_failed', { err }, 'warn'));
@@ -138,4 +145,25 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     return stopping;
   };
   return { id: options.id, port, node: started, stopped: stoppedByItself, stop };
+}
+
+/**
+ * The node's soft memory limit, unless it is off or the operator set V8's heap growth
+ * themselves (then theirs stands, and the log says so).
+ */
+function memoryGovernor(options: NodeOptions, log: ReturnType<typeof createLogger>): MemoryGovernor | undefined {
+  const limitBytes = options.memorySoftLimitBytes ?? 0;
+  if (limitBytes <= 0) return undefined;
+  if (heapGrowthSetByOperator(process.execArgv, process.env['NODE_OPTIONS'])) {
+    log('memory_soft_limit_off', { reason: 'node was started with its own --heap-growing-percent' }, 'info');
+    return undefined;
+  }
+  return new MemoryGovernor({
+    limitBytes,
+    residentBytes: () => process.memoryUsage.rss(),
+    setGrowingPercent: (percent) => {
+      setFlagsFromString(`--heap-growing-percent=${percent}`);
+      log('memory_gc_step', { growingPercent: percent, residentMb: Math.round(process.memoryUsage.rss() / 1048576), limitMb: Math.round(limitBytes / 1048576) }, 'info');
+    },
+  });
 }

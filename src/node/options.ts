@@ -31,4 +31,9 @@ export interface NodeOptions {
   allowedOrigins: string[];
   /** Tombstones are reaped no sooner than this after the delete, ms (undefined = the default). */
   tombstoneGraceMs?: number;
+  /**
+   * Soft limit on the process's resident memory, bytes (src/node/memory.ts); undefined or
+   * 0 = off. It tunes V8 process-wide, so only one node per process may set it.
+   */
+  memorySoftLimitBytes?: number;
 }

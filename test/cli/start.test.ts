@@ -42,6 +42,7 @@ describe('parseStartArgs: defaults', () => {
       sync: false,
       clockOffsetMs: 0,
       allowedOrigins: [],
+      memorySoftLimitBytes: 256 * 1024 * 1024,
     } satisfies NodeOptions);
   });
 });
@@ -75,6 +76,9 @@ describe('parseStartArgs: every flag', () => {
     ['--clock-offset-ms negative', ['--clock-offset-ms=-250'], { clockOffsetMs: -250 }],
     ['--allowed-origins', ['--allowed-origins', 'https://a.example,http://localhost:3000'], { allowedOrigins: ['https://a.example', 'http://localhost:3000'] }],
     ['public --host with a secret', ['--host', '0.0.0.0', '--secret-file', secretFile], { host: '0.0.0.0', id: '0.0.0.0:7070' }],
+    ['SHOAL_MEMORY_SOFT_LIMIT_MB', [], { memorySoftLimitBytes: 512 * 1024 * 1024 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: ' 512 ' }],
+    ['SHOAL_MEMORY_SOFT_LIMIT_MB=0 turns it off', [], { memorySoftLimitBytes: 0 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0' }],
+    ['empty SHOAL_MEMORY_SOFT_LIMIT_MB is the default', [], { memorySoftLimitBytes: 256 * 1024 * 1024 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: '' }],
   ];
   for (const [name, argv, expected, env] of cases) {
     it(name, () => {
@@ -101,6 +105,10 @@ describe('parseStartArgs: validation errors', () => {
     ['--client-token-file empty', ['--client-token-file', emptyFile], /--client-token-file: .* is empty/],
     ['non-loopback host without a secret', ['--host', '0.0.0.0'], /no cluster secret is set/],
     ['non-loopback host, empty env secret', ['--host', '10.1.2.3'], /no cluster secret is set/, { SHOAL_SECRET: '' }],
+    ['SHOAL_MEMORY_SOFT_LIMIT_MB not a number', [], /SHOAL_MEMORY_SOFT_LIMIT_MB must be a whole number of MiB/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '256M' }],
+    ['SHOAL_MEMORY_SOFT_LIMIT_MB negative', [], /SHOAL_MEMORY_SOFT_LIMIT_MB must be/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '-1' }],
+    ['SHOAL_MEMORY_SOFT_LIMIT_MB fractional', [], /SHOAL_MEMORY_SOFT_LIMIT_MB must be/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '1.5' }],
+    ['SHOAL_MEMORY_SOFT_LIMIT_MB too big', [], /from 0 \(off\) to 1048576/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '2000000' }],
     ['--n 0', ['--n', '0'], /--n must be between 1 and 15/],
     ['--n too big', ['--n', '99'], /--n must be between 1 and 15/],
     ['--r above n', ['--n', '3', '--r', '4'], /--r must be between 1 and 3/],

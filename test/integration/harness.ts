@@ -57,6 +57,10 @@ export interface ClusterOptions {
   secret?: string;
   extraArgs?: string[];
   host?: string;
+  /** Environment added to every node's (on top of this process's). */
+  env?: Record<string, string>;
+  /** Flags for node itself, before bin/shoal. */
+  nodeArgs?: string[];
 }
 
 export class Cluster {
@@ -93,7 +97,11 @@ export class Cluster {
 
   spawn(i: number, extra: string[] = []): void {
     const n = this.nodes[i]!;
-    const proc = spawn(process.execPath, [SHOAL, ...n.args, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHOAL_LOG_LEVEL: 'info' } });
+    const proc = spawn(process.execPath, [...(this.options.nodeArgs ?? []), SHOAL, ...n.args, ...extra], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SHOAL_LOG_LEVEL: 'info', ...this.options.env },
+    });
     n.proc = proc;
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line) n.logs.push(line);
