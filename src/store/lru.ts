@@ -10,12 +10,23 @@
  * insertions must pass before it reaches the front, and any hit in that time promotes
  * it. So every entry used within the last `entriesMax / 2` insertions or promotions is
  * still cached.
+ *
+ * Eviction walks the Map with one long-lived iterator rather than a new `keys()` each
+ * time. V8 leaves a hole where an entry is deleted until the table is rebuilt, and a new
+ * iterator starts from the front, so once the cache was full every eviction skipped over
+ * every hole left by the evictions before it: about 1 µs per insert into a full cache of
+ * 10,000 entries, as much as the rest of a store update. A Map iterator stays valid
+ * through deletes, inserts and rebuilds and only ever moves forward; every entry behind it
+ * has been evicted (inserts and promotions go to the back), so it always stands at the
+ * oldest entry.
  */
 export class Lru<V> {
   private readonly map = new Map<string, { value: V; bytes: number; seq: number }>();
   private bytesTotal = 0;
   /** Counts insertions and promotions: an entry's `seq` says how recently it moved to the back. */
   private seq = 0;
+  /** Stands at the oldest entry; see the note above. */
+  private oldest: Iterator<string> | undefined;
 
   constructor(
     private readonly entriesMax: number,
@@ -53,9 +64,16 @@ export class Lru<V> {
     this.map.set(key, { value, bytes, seq: ++this.seq });
     this.bytesTotal += bytes;
     while (this.map.size > this.entriesMax || this.bytesTotal > this.bytesMax) {
-      const oldest = this.map.keys().next();
-      if (oldest.done) break;
-      this.delete(oldest.value);
+      this.oldest ??= this.map.keys();
+      const next = this.oldest.next();
+      if (next.done) {
+        // An iterator that reached the end stays there: start a new one (the map is not
+        // empty, so it finds an entry).
+        this.oldest = undefined;
+        if (this.map.size === 0) break;
+        continue;
+      }
+      this.delete(next.value);
     }
   }
 
@@ -72,6 +90,7 @@ export class Lru<V> {
   }
 
   clear(): void {
+    this.oldest = undefined;
     this.map.clear();
     this.bytesTotal = 0;
   }

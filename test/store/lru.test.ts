@@ -44,6 +44,36 @@ describe('Lru', () => {
     );
   });
 
+  it('without hits, evicts exactly in order of last set, through deletes, clear and a drained cache', () => {
+    // Eviction walks one long-lived iterator: this checks it always stands at the oldest entry.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.tuple(fc.constantFrom('set', 'set', 'set', 'delete', 'clear'), fc.integer({ min: 0, max: 20 })), { maxLength: 400 }),
+        (entriesMax, ops) => {
+          const lru = new Lru<string>(entriesMax, 1_000_000);
+          let order: string[] = [];
+          for (const [op, k] of ops) {
+            const key = `k${k}`;
+            if (op === 'set') {
+              lru.set(key, key, 1);
+              order = [...order.filter((x) => x !== key), key].slice(-entriesMax);
+            } else if (op === 'delete') {
+              lru.delete(key);
+              order = order.filter((x) => x !== key);
+            } else if (op === 'clear') {
+              lru.clear();
+              order = [];
+            }
+            expect(lru.size).toBe(order.length);
+            for (const x of order) expect(lru.has(x)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('a hit on the least recently used entry saves it from the next eviction', () => {
     const lru = new Lru<string>(4, 1_000_000);
     for (const k of ['a', 'b', 'c', 'd']) lru.set(k, k, 1);
