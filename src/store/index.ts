@@ -86,18 +86,27 @@
  * ## Cost per update, and where it goes
  *
  * Measured in bench/store.bench.ts against raw classic-level batched puts of the same
- * bytes: the store's own work, without any engine, is about 1.9 µs of CPU per update (a
- * promise, the key bytes, the update function, one copy of the value, its CRC (a third of
- * a microsecond for 1 KiB), the filter, the commit's bookkeeping), and LevelDB's batched
- * put itself about 5, so the store reaches about 0.6 of raw puts, not the 0.8 once aimed
- * at (docs/performance.md has the figures). What was cut, and why it cost: abstract-level copies an options
- * object into every operation of an array batch through a spread that V8 runs slowly
- * whenever the object has a property, so unsynced batches pass none (a synced one is a
- * chained batch, whose write options are not copied); the filter hashed each key twice
- * with xxh64 in JavaScript (0.7 µs a hash); every object had its own buffer and every
- * caller a closure. A commit now sizes each object when its update runs (so a malformed
- * object fails its own call) and encodes each key's final state once, at the end, into
- * one buffer for the whole batch; the engine gets views of it and copies them at once.
+ * bytes: the store's own work, without any engine, is about 1.4 µs of CPU per item of an
+ * `updateMany` and 1.7 per `update()` (whose promise, executor and resolve/reject pair
+ * are the difference): the key bytes, the update function, one copy of the value, its
+ * CRC (about 0.3 µs for 1 KiB with node:zlib, which is already as fast as a JavaScript
+ * CRC could hope to be), the filter, and the commit's bookkeeping and garbage. LevelDB's
+ * batched put costs about 3.9 µs, 1.2 of them on the main thread; the store's work runs
+ * on the main thread before it, so the store reaches about 0.7 of raw puts, not the 0.8
+ * once aimed at (docs/performance.md has the figures and what is left). What was cut,
+ * and why it cost: abstract-level copies an options object into every operation of an
+ * array batch through a spread that V8 runs slowly whenever the object has a property,
+ * so unsynced batches pass none (a synced one is a chained batch, whose write options
+ * are not copied); the filter hashed each key twice with xxh64 in JavaScript (0.7 µs a
+ * hash), and mapped its probes with `%` on uint32 values, which V8 computes in floating
+ * point; every object had its own buffer and every caller a closure. A commit now sizes
+ * each object when its update runs (so a malformed object fails its own call) and
+ * encodes each key's final state once, at the end, into one buffer for the whole batch,
+ * which the next commit reuses when the engine copies what it is given (LevelEngine);
+ * the engine gets views of it. Splitting a large call into smaller engine batches, so
+ * that encoding one overlaps LevelDB's write of the one before, was measured and left
+ * out: every engine call costs tens of microseconds of the main thread, more than the
+ * overlap saves.
  *
  * ## Read cache
  *
