@@ -10,7 +10,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmt, machine, median, table, today, writeSection } from './lib/doc.js';
+import { fmt, machine, median, readSection, table, tableRows, today, writeSection } from './lib/doc.js';
 
 const { values: flags } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, only: { type: 'string' }, 'no-write': { type: 'boolean' } },
@@ -62,6 +62,11 @@ const ratioNote =
         ? 'The aim is met: the ObjectStore adds its read-modify-write, CRC and CBOR encoding per update and still reaches this share of the engine writing pre-encoded bytes, because its updates group-commit into one engine batch per event-loop turn, as the raw side batches 100 puts.'
         : 'Below the aim: each ObjectStore update reads the current object, merges, encodes and checksums before the group commit, which the raw side (pre-encoded bytes, batched) does not pay; see the store engineer\'s notes for what is being done.');
 
+// With --only, the benches not run keep the rows of the earlier run (said so below the table).
+const kept = only === undefined ? [] : tableRows(readSection('micro') ?? '').filter((r) => r.length === 4 && !samples.has(r[0]!));
+const keptNote =
+  kept.length === 0 ? '' : `\n\nRows of ${[...new Set(kept.map((r) => r[0]))].join(', ')} are from an earlier run (this one ran only ${[...samples.keys()].join(', ')}).`;
+
 if (flags['no-write'] !== true) {
   writeSection(
     'micro',
@@ -70,7 +75,8 @@ if (flags['no-write'] !== true) {
       `Rerun: \`npm run bench\` (\`npm run bench -- --rounds 5 --only store\` for one file). ` +
       `Each figure is the median of ${rounds} rounds (the individual rounds follow it); ops/s unless the name says otherwise. ` +
       `Store figures compare Shoal's ObjectStore with raw classic-level on the same bytes in the same run.\n\n` +
-      table(['bench', 'figure', 'median', 'rounds'], rows) +
+      table(['bench', 'figure', 'median', 'rounds'], [...rows, ...kept].sort((a, b) => a[0]!.localeCompare(b[0]!))) +
+      keptNote +
       ratioNote,
   );
   console.error('wrote docs/performance.md (Micro-benchmarks)');

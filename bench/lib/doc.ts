@@ -55,6 +55,31 @@ export function writeSection(name: string, title: string, body: string, before: 
   writeFileSync(DOC, doc.endsWith('\n') ? doc : `${doc}\n`);
 }
 
+/** The body of a section written by writeSection, or undefined if the document has none. */
+export function readSection(name: string): string | undefined {
+  if (!existsSync(DOC)) return undefined;
+  const doc = readFileSync(DOC, 'utf8');
+  const begin = `<!-- bench:${name}:begin -->`;
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(`<!-- bench:${name}:end -->`);
+  return i >= 0 && j > i ? doc.slice(i + begin.length, j) : undefined;
+}
+
+/** The rows of every Markdown table in `text` (header and separator lines left out), as cells. */
+export function tableRows(text: string): string[][] {
+  const rows: string[][] = [];
+  const lines = text.split('\n');
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!.trim();
+    if (!line.startsWith('|') || !line.endsWith('|')) continue;
+    if (/^\|(\s*-+\s*\|)+$/.test(line)) continue;
+    // A header is the line right above a separator.
+    if (/^\|(\s*-+\s*\|)+$/.test(lines[k + 1]?.trim() ?? '')) continue;
+    rows.push(line.slice(1, -1).split('|').map((c) => c.trim()));
+  }
+  return rows;
+}
+
 /** A Markdown table; numbers right-aligned by the renderer's default is fine. */
 export function table(head: string[], rows: Array<Array<string | number>>): string {
   const line = (cells: Array<string | number>) => `| ${cells.map(String).join(' | ')} |`;

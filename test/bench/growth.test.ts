@@ -3,6 +3,7 @@
 // self-contained SVG with labelled axes.
 import { describe, expect, it } from 'vitest';
 import { growthDoc, svg, type GrowthPoint, type GrowthResults } from '../../bench/lib/growth.js';
+import { tableRows } from '../../bench/lib/doc.js';
 
 const point = (keys: number, rssMb: number): GrowthPoint => ({
   keys,
@@ -42,5 +43,25 @@ describe('growth chart and text', () => {
     const text = growthDoc({ ...base, exchange: ex, exchangeRuns: runs }, opts);
     expect(text).toMatch(/repaired in 9\.00 s \(median of 3 runs: 12\.0 \/ 9\.00 \/ 4\.50 s;/);
     expect(text).toContain('— met');
+  });
+});
+
+describe('tableRows (bench/lib/doc.ts)', () => {
+  it('reads the body rows of Markdown tables, leaving out headers and separators', () => {
+    const text = [
+      'Measured today.',
+      '',
+      '| bench | figure | median | rounds |',
+      '| --- | --- | --- | --- |',
+      '| ring | lookups_per_s | 1,000 | 990 / 1,000 |',
+      '| store | put_ratio | 0.74 | 0.7 / 0.78 |',
+      '',
+      'Text | with a bar is not a row.',
+    ].join('\n');
+    expect(tableRows(text)).toEqual([
+      ['ring', 'lookups_per_s', '1,000', '990 / 1,000'],
+      ['store', 'put_ratio', '0.74', '0.7 / 0.78'],
+    ]);
+    expect(tableRows('no table here')).toEqual([]);
   });
 });
