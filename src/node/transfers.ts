@@ -211,11 +211,13 @@ export class TransferManager {
         const answer = await this.host.request(from, { t: 'xfer_pull', p, after, limit: want }, cfg.transferRequestTimeoutMs);
         if (answer.t !== 'xfer_batch') throw new ShoalError('INTERNAL', `unexpected answer ${answer.t} to xfer_pull`);
         job.keysTotal = answer.total;
-        for (const [key, o] of answer.items) {
-          await this.host.merge(p, key, vc.fromWire(o));
-          job.keysDone++;
-          job.bytesDone += approxBytes(o);
-        }
+        // A page's keys are distinct: merged together they share one group commit (the
+        // store batches the updates of a turn) instead of one engine write, and one wait
+        // for it, per key. A failure fails the page; the retry starts from the saved
+        // progress, and merging a key again changes nothing.
+        await Promise.all(answer.items.map(([key, o]) => this.host.merge(p, key, vc.fromWire(o))));
+        job.keysDone += answer.items.length;
+        for (const [, o] of answer.items) job.bytesDone += approxBytes(o);
         if (answer.items.length < want) this.bucket.refund(want - answer.items.length);
         const last = answer.items[answer.items.length - 1];
         if (last) after = last[0];

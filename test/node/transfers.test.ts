@@ -125,4 +125,38 @@ describe('TransferManager pulls', () => {
     }
     expect(partial.some((p) => requests.some((r) => r.life === 2 && r.p === p))).toBe(true);
   });
+
+  it("merges a page's keys in one group commit, not one engine write per key", async () => {
+    const sched = new SimScheduler();
+    const env = { clock: new SimClock(sched), timers: new SimTimers(sched), random: new SeededRandom(2) };
+    const source = await openStore(new MemoryBacking());
+    const settled = claim(undefined, ['a', 'b', 'c'], { partitions: Q, n: 3, claimant: 'a' });
+    const ring: RingState = { ...settled, next: claim(settled, ['a', 'b', 'c', 'd'], { partitions: Q, n: 3, claimant: 'a' }).owners, version: 3 };
+    for (let i = 0; i < 400; i++) await source.update(partitionOf(`k${i}`, Q), `k${i}`, () => obj(`v${i}`));
+    const store = await openStore(new MemoryBacking());
+    const ready: number[] = [];
+    const host = (id: string, st: ObjectStore, request: TransferHost['request']): TransferHost => ({
+      id, n: 3, partitions: Q, env, store: st, log: silentLogger, reachable: () => true, request,
+      merge: async (p, key, o) => void (await st.update(p, key, (cur) => (cur ? vc.sync(cur, o) : o))),
+      ring: () => ring, setReady: (v) => ready.push(v), removeIfEqual: async () => false,
+    });
+    const sourceManager = new TransferManager(host('a', source, async () => ({ t: 'err', code: 'INTERNAL', msg: 'unused' })));
+    const m = new TransferManager(host('d', store, async (_to, msg) => {
+      if (msg.t !== 'xfer_pull') throw new Error(`unexpected ${msg.t}`);
+      return (await sourceManager.serve(msg.p, msg.after, msg.limit)) as PeerMessage;
+    }));
+    for (let t = 0; t < 5_000 && !ready.includes(3); t += 50) {
+      m.tick();
+      await new Promise((r) => setImmediate(r));
+      sched.advance(50);
+    }
+    m.stop();
+    expect(ready).toContain(3);
+    let keys = 0;
+    for (let p = 0; p < Q; p++) keys += (await store.scan(p, { limit: 10_000 })).length;
+    expect(keys).toBeGreaterThan(50);
+    // Each page is one commit, plus the commits of its progress record: far fewer than one per key.
+    expect(store.stats().batches).toBeLessThan(keys / 4);
+    await Promise.all([store.close(), source.close()]);
+  });
 });
