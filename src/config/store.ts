@@ -98,3 +98,10 @@ export const storeBloomInitialKeys = 8_192;
  * keys is 3.0 MB instead of 2.4 (measured).
  */
 export const storeBloomFalsePositiveRate = 0.001;
+/**
+ * Bytes a reused RocksDB write batch may have held and still be kept for the next commit
+ * (src/store/level.ts, RocksBatch). Clearing a batch keeps its buffer; a commit bigger
+ * than this (many large values) gets a fresh batch afterwards, so its buffer is freed
+ * instead of held for the engine's lifetime. 8 MiB is a few hundred ordinary commits.
+ */
+export const storeRocksBatchKeepBytesMax = 8 * 1024 * 1024;

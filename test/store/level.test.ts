@@ -37,6 +37,23 @@ describe.each(['classic-level', 'rocksdb'] as const)('LevelEngine(%s)', (engine)
     await e.close();
   });
 
+  it('commits through one reused native batch on rocksdb, and a failed commit leaves nothing behind in it', async () => {
+    const e = new LevelEngine({ engine, location: await dir('reuse') });
+    await e.open();
+    expect(e.reusesNativeBatch).toBe(engine === 'rocksdb');
+    // A commit that fails part-way (the second key is null) writes nothing...
+    await expect(e.batch([{ type: 'put', key: b(1), value: b(1) }, { type: 'put', key: null as unknown as Uint8Array, value: b(2) }])).rejects.toThrow();
+    // ...and its first put does not ride along with the next commit.
+    await e.batch([{ type: 'put', key: b(3), value: b(3) }]);
+    await e.batch([{ type: 'put', key: b(4), value: b(4) }, { type: 'del', key: b(3) }], { sync: true });
+    expect((await e.range({})).map(([k, v]) => [Array.from(k), Array.from(v)])).toEqual([[[4], [4]]]);
+    // Many commits in a row, each with its own keys only.
+    for (let i = 0; i < 50; i++) await e.batch([{ type: 'put', key: b(10, i), value: b(i) }]);
+    expect((await e.range({ gte: b(10) })).length).toBe(50);
+    await e.close();
+    expect(e.reusesNativeBatch).toBe(false);
+  });
+
   it('iterates past one chunk and can stop early', async () => {
     const e = new LevelEngine({ engine, location: await dir('b') });
     await e.open();
