@@ -105,3 +105,11 @@ export const storeBloomFalsePositiveRate = 0.001;
  * instead of held for the engine's lifetime. 8 MiB is a few hundred ordinary commits.
  */
 export const storeRocksBatchKeepBytesMax = 8 * 1024 * 1024;
+/**
+ * RocksDB's memtable budget, bytes (`--engine rocksdb`; @nxtedition/rocksdb's
+ * `memtableMemoryBudget` with level compaction: memtables of a quarter of it, up to six,
+ * level 1 as big as it). Its defaults (two 64 MiB memtables, ZSTD with dictionaries
+ * everywhere) held a bare write loop of 1 KiB values at ~520 MB resident; with 32 MiB it
+ * settled at ~175 MB, which fits the node's soft memory limit (src/config/node.ts).
+ */
+export const storeRocksMemtableBudgetBytes = 32 * 1024 * 1024;

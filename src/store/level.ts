@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ShoalError } from '../errors/index.js';
-import { storeIterateChunkEntries, storeOpenFilesMax, storeRocksBatchKeepBytesMax, storeScanEntriesMax, storeWriteBufferBytes } from '../config/index.js';
+import { storeIterateChunkEntries, storeOpenFilesMax, storeRocksBatchKeepBytesMax, storeRocksMemtableBudgetBytes, storeScanEntriesMax, storeWriteBufferBytes } from '../config/index.js';
 import type { BatchOptions, Engine, EngineOp, EngineRange } from './engine.js';
 
 /**
@@ -73,7 +73,16 @@ export class LevelEngine implements Engine {
       throw new ShoalError('STORAGE', `cannot create storage directory ${this.location}: ${messageOf(err)}`, { cause: err });
     }
     const Ctor = loadEngine(this.name);
-    const db = new Ctor(this.location, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: true, maxOpenFiles: storeOpenFilesMax, writeBufferSize: storeWriteBufferBytes });
+    const db = new Ctor(this.location, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      createIfMissing: true,
+      maxOpenFiles: storeOpenFilesMax,
+      writeBufferSize: storeWriteBufferBytes,
+      // @nxtedition/rocksdb ignores writeBufferSize: its memtables are sized from this
+      // budget, and only when a compaction style is named (see storeRocksMemtableBudgetBytes).
+      ...(this.name === 'rocksdb' ? { compaction: 'level', memtableMemoryBudget: storeRocksMemtableBudgetBytes } : {}),
+    });
     try {
       await db.open();
     } catch (err) {
