@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
-import { storeOpenFilesMax, storeWriteBufferBytes } from '../../src/config/index.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { storeOpenFilesMax, storeRocksMemtableBudgetBytes, storeWriteBufferBytes } from '../../src/config/index.js';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isShoalError } from '../../src/errors/index.js';
@@ -196,3 +196,22 @@ describe('LevelEngine(classic-level) open options', () => {
   });
 });
 
+
+describe('LevelEngine(rocksdb) open options', () => {
+  // @nxtedition/rocksdb sizes its memtables only from memtableMemoryBudget (config: storeRocksMemtableBudgetBytes).
+  it('bounds the memtables: RocksDB records a quarter of the budget as its write buffer size', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'shoal-rocks-open-'));
+    try {
+      const e = new LevelEngine({ engine: 'rocksdb', location: root });
+      await e.open();
+      await e.close();
+      const options = (await readdir(root)).filter((f) => f.startsWith('OPTIONS-')).sort().pop();
+      expect(options).toBeDefined();
+      const text = await readFile(join(root, options!), 'utf8');
+      expect(text).toMatch(new RegExp(`\\bwrite_buffer_size=${storeRocksMemtableBudgetBytes / 4}\\b`));
+      expect(text).toMatch(/compaction_style=kCompactionStyleLevel/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
