@@ -24,7 +24,7 @@
  * default 10000,100000,1000000, in a fresh data directory).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +37,7 @@ import { benchContextCacheEntriesMax } from '../src/config/index.js';
 import { ROOT, fmt, machine, median, table, today, writeSection } from './lib/doc.js';
 import { ensureEtcd, freePort, launch, rssBytes, startEtcd, startShoal, stop, stopAll, waitFor, type ShoalCluster } from './lib/procs.js';
 import { growth } from './lib/growth.js';
-import { summariseProfile } from './lib/profile.js';
+import { flameSvg, summariseProfile, type CpuProfile } from './lib/profile.js';
 
 const { values: f } = parseArgs({
   options: {
@@ -281,6 +281,7 @@ async function main(): Promise<void> {
   }
 
   let profile = '';
+  let flame = false;
   if (f['no-profile'] !== true) {
     console.error('profiling one Shoal node under the put/get load');
     const profDir = join(work, 'prof');
@@ -293,8 +294,13 @@ async function main(): Promise<void> {
       await c.stop();
     }
     const files = readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'));
-    profile = files.length === 0 ? 'No profile was written (the node did not exit cleanly).' : summariseProfile(JSON.parse(readFileSync(join(profDir, files[0]!), 'utf8')), 20);
+    const cpu = files.length === 0 ? undefined : (JSON.parse(readFileSync(join(profDir, files[0]!), 'utf8')) as CpuProfile);
+    profile = cpu === undefined ? 'No profile was written (the node did not exit cleanly).' : summariseProfile(cpu, 20);
     console.error(profile);
+    if (cpu !== undefined && f['no-write'] !== true) {
+      writeFileSync(join(ROOT, 'docs', 'flame.svg'), flameSvg(cpu, `Shoal node 1, put=50,get=50 at ${CONC} in flight, ${KEYS} keys of ${VALUE} bytes (${today()})`));
+      flame = true;
+    }
   }
 
   // The growth benchmark (bench/growth.ts) writes its own chart and section.
@@ -368,7 +374,8 @@ async function main(): Promise<void> {
         'profile',
         'Where the CPU goes',
         `Measured ${today()} on ${machine()}: node 1 of the 3-node cluster ran under \`node --cpu-prof\` while the generator drove put=50,get=50 at ${CONC} in flight (${Math.min(DURATION_MS, 15_000) / 1000} s). ` +
-          `Top functions by self time (time spent in the function itself, not its callees), from the .cpuprofile the run wrote (rerun with \`npm run bench:compare\`, or \`--rounds 1 --duration 5 --no-etcd --no-ceilings\` for the profile alone):\n\n${profile}`,
+          `Top functions by self time (time spent in the function itself, not its callees), from the .cpuprofile the run wrote (rerun with \`npm run bench:compare\`, or \`--rounds 1 --duration 5 --no-etcd --no-ceilings\` for the profile alone):\n\n${profile}` +
+          (flame ? '\n\nThe same profile as a flame graph (hover a frame for its time; `npm run bench:flame -- FILE.cpuprofile OUT.svg` draws any other):\n\n![Flame graph of one node](flame.svg)' : ''),
       );
     }
     console.error('wrote docs/performance.md');
