@@ -1,6 +1,6 @@
 import type { Random, TimerHandle, Timers } from '../env/index.js';
 import { ObjectStore, decodeObject, objectKey } from '../store/index.js';
-import type { BatchOptions, Engine, EngineOp, EngineRange, MemoryBacking, ObjectStoreOptions, UpdateFn, UpdateOptions, UpdateResult } from '../store/index.js';
+import type { BatchOptions, Engine, EngineOp, EngineRange, MemoryBacking, ObjectStoreOptions, UpdateFn, UpdateItem, UpdateManyResult, UpdateOptions, UpdateResult } from '../store/index.js';
 import { partitionOf } from '../ring/index.js';
 import type { DVVSet } from '../vclock/types.js';
 import type { History } from './history.js';
@@ -154,15 +154,29 @@ export class ObservedStore extends ObjectStore {
 
   override update(partition: number, key: string, fn: UpdateFn, options?: UpdateOptions): Promise<UpdateResult> {
     return super.update(partition, key, fn, options).then((res) => {
-      // A conditional removal (REMOVE: a handed-off or reaped key) lets the key's clock start afresh.
-      if (res.changed && res.after === undefined) this.history.removed(this.nodeId, key);
-      else this.history.stored(this.nodeId, key, res.before, res.after);
+      this.record(key, res);
       return res;
     });
   }
 
+  private record(key: string, res: UpdateResult): void {
+    // A conditional removal (REMOVE: a handed-off or reaped key) lets the key's clock start afresh.
+    if (res.changed && res.after === undefined) this.history.removed(this.nodeId, key);
+    else this.history.stored(this.nodeId, key, res.before, res.after);
+  }
+
   override remove(partition: number, key: string): Promise<void> {
     return super.remove(partition, key).then(() => this.history.removed(this.nodeId, key));
+  }
+
+  /** Every item's change reaches the history as update()'s would (the checker must see all writes). */
+  override updateMany(items: readonly UpdateItem[]): Promise<UpdateManyResult[]> {
+    return super.updateMany(items).then((results) => {
+      results.forEach((res, i) => {
+        if (!('error' in res)) this.record(items[i]!.key, res);
+      });
+      return results;
+    });
   }
 }
 
