@@ -13,23 +13,17 @@ const fraction = fc.double({ min: 0, max: 2, noNaN: true });
 const step = fc.integer({ min: 0, max: steps.length });
 
 describe('gcStep', () => {
-  it('follows the steps from a standing start', () => {
-    expect(gcStep(0.5, 0, steps, h)).toBe(0);
-    expect(gcStep(0.75, 0, steps, h)).toBe(1);
-    expect(gcStep(0.89, 0, steps, h)).toBe(1);
-    expect(gcStep(0.9, 0, steps, h)).toBe(2);
-    expect(gcStep(1.0, 0, steps, h)).toBe(3);
-    expect(gcStep(1.7, 0, steps, h)).toBe(3);
-  });
-
-  it('leaves a step downward only once the size is the hysteresis below it', () => {
-    expect(gcStep(0.96, 3, steps, h)).toBe(3);
-    expect(gcStep(0.94, 3, steps, h)).toBe(2);
-    // Below step 3's reach but still within step 2's: one step down, not two.
-    expect(gcStep(0.87, 3, steps, h)).toBe(2);
-    expect(gcStep(0.84, 3, steps, h)).toBe(1);
-    expect(gcStep(0.69, 3, steps, h)).toBe(0);
-  });
+  // [resident fraction, step in force, step expected]
+  const cases: Array<[string, Array<[number, number, number]>]> = [
+    ['follows the steps from a standing start', [[0.5, 0, 0], [0.75, 0, 1], [0.89, 0, 1], [0.9, 0, 2], [1.0, 0, 3], [1.7, 0, 3]]],
+    // 0.87 from step 3: below its reach but still within step 2's, so one step down, not two.
+    ['leaves a step downward only once the size is the hysteresis below it', [[0.96, 3, 3], [0.94, 3, 2], [0.87, 3, 2], [0.84, 3, 1], [0.69, 3, 0]]],
+  ];
+  for (const [name, rows] of cases) {
+    it(name, () => {
+      expect(rows.map(([f, cur]) => gcStep(f, cur, steps, h))).toEqual(rows.map(([, , want]) => want));
+    });
+  }
 
   it('never goes below what the size calls for, nor above both that and the current step', () => {
     fc.assert(
