@@ -98,6 +98,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   try {
     port = await api.listen(options.port, options.host);
   } catch (err) {
+    releaseGovernor(governor);
     await store.close().catch(() => {});
     throw new ShoalError('INVALID_CONFIG', `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`, { cause: err });
   }
@@ -121,6 +122,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   try {
     await node.start();
   } catch (err) {
+    releaseGovernor(governor);
     await api.close().catch(() => {});
     await transport.close().catch(() => {});
     await store.close().catch(() => {});
@@ -135,6 +137,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     stopping ??= (async () => {
       serving = false;
       if (governorTimer !== undefined) clearInterval(governorTimer);
+      releaseGovernor(governor);
       await started.stop();
       operator.close();
       await api.close().catch((err) => log('api_close_failed', { err }, 'warn'));
@@ -145,6 +148,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     return stopping;
   };
   return { id: options.id, port, node: started, stopped: stoppedByItself, stop };
+}
+
+/** The node whose soft memory limit steers this process's V8 heap, if any. */
+let governing: string | undefined;
+
+/** Ends a node's governor: V8 decides its heap growth again, and another node may govern. */
+function releaseGovernor(governor: MemoryGovernor | undefined): void {
+  if (governor === undefined) return;
+  governor.stop();
+  governing = undefined;
 }
 
 /**
@@ -158,6 +171,12 @@ function memoryGovernor(options: NodeOptions, log: ReturnType<typeof createLogge
     log('memory_soft_limit_off', { reason: 'node was started with its own --heap-growing-percent' }, 'info');
     return undefined;
   }
+  // V8's setting is process-wide: two governors would overwrite each other's steps.
+  if (governing !== undefined) {
+    log('memory_soft_limit_off', { reason: `node ${governing} in this process already steers V8's heap` }, 'warn');
+    return undefined;
+  }
+  governing = options.id;
   return new MemoryGovernor({
     limitBytes,
     residentBytes: () => process.memoryUsage.rss(),

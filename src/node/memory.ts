@@ -61,6 +61,14 @@ export class MemoryGovernor {
     return this.current;
   }
 
+  /** Hands the heap back to V8's own heuristics (the node stops; the setting is process-wide). */
+  stop(): void {
+    if (this.current === 0) return;
+    this.current = 0;
+    this.changes++;
+    this.options.setGrowingPercent(0);
+  }
+
   step(): number {
     return this.current;
   }

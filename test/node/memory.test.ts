@@ -100,6 +100,20 @@ describe('MemoryGovernor', () => {
     expect(text).toContain('shoal_memory_gc_step_changes_total 3\n');
   });
 
+  it('hands the heap back to V8 when stopped, and only if it had taken it', () => {
+    let rss = 250;
+    const applied: number[] = [];
+    const g = new MemoryGovernor({ limitBytes: 200, residentBytes: () => rss, setGrowingPercent: (p) => applied.push(p), steps, hysteresis: h });
+    g.check();
+    g.stop();
+    expect(applied).toEqual([20, 0]);
+    expect(g.step()).toBe(0);
+    g.stop();
+    rss = 10;
+    g.check();
+    expect(applied).toEqual([20, 0]);
+  });
+
   it('refuses a limit that is not positive', () => {
     expect(() => new MemoryGovernor({ limitBytes: 0, residentBytes: () => 1, setGrowingPercent: () => undefined })).toThrow(/positive/);
   });
