@@ -213,9 +213,12 @@ export class TransferManager {
         job.keysTotal = answer.total;
         // A page's keys are distinct: merged together they share one group commit (the
         // store batches the updates of a turn) instead of one engine write, and one wait
-        // for it, per key. A failure fails the page; the retry starts from the saved
-        // progress, and merging a key again changes nothing.
-        await Promise.all(answer.items.map(([key, o]) => this.host.merge(p, key, vc.fromWire(o))));
+        // for it, per key. A failure fails the page, but only once all its merges are over
+        // (so a retry never overlaps them); the retry starts from the saved progress, and
+        // merging a key again changes nothing.
+        const merged = await Promise.allSettled(answer.items.map(([key, o]) => this.host.merge(p, key, vc.fromWire(o))));
+        const failed = merged.find((r) => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
         job.keysDone += answer.items.length;
         for (const [, o] of answer.items) job.bytesDone += approxBytes(o);
         if (answer.items.length < want) this.bucket.refund(want - answer.items.length);

@@ -25,6 +25,17 @@ function obj(text: string) {
   return vc.update(vc.fresh([], { value: new TextEncoder().encode(text), ts: 1 }), vc.empty(), 'src#1', 1);
 }
 
+/** A source store of `keys` keys and a ring where d joins a, b, c (pending at `version`). */
+async function joinOfD(seed: number, version: number, keys: number) {
+  const sched = new SimScheduler();
+  const env = { clock: new SimClock(sched), timers: new SimTimers(sched), random: new SeededRandom(seed) };
+  const source = await openStore(new MemoryBacking());
+  const settled = claim(undefined, ['a', 'b', 'c'], { partitions: Q, n: 3, claimant: 'a' });
+  const ring: RingState = { ...settled, next: claim(settled, ['a', 'b', 'c', 'd'], { partitions: Q, n: 3, claimant: 'a' }).owners, version };
+  for (let i = 0; i < keys; i++) await source.update(partitionOf(`k${i}`, Q), `k${i}`, () => obj(`v${i}`));
+  return { sched, env, source, ring };
+}
+
 describe('TransferManager pulls', () => {
   it('resumes after a crash of the receiver from the last stored batch, then becomes ready', async () => {
     const sched = new SimScheduler();
@@ -127,12 +138,7 @@ describe('TransferManager pulls', () => {
   });
 
   it("merges a page's keys in one group commit, not one engine write per key", async () => {
-    const sched = new SimScheduler();
-    const env = { clock: new SimClock(sched), timers: new SimTimers(sched), random: new SeededRandom(2) };
-    const source = await openStore(new MemoryBacking());
-    const settled = claim(undefined, ['a', 'b', 'c'], { partitions: Q, n: 3, claimant: 'a' });
-    const ring: RingState = { ...settled, next: claim(settled, ['a', 'b', 'c', 'd'], { partitions: Q, n: 3, claimant: 'a' }).owners, version: 3 };
-    for (let i = 0; i < 400; i++) await source.update(partitionOf(`k${i}`, Q), `k${i}`, () => obj(`v${i}`));
+    const { sched, env, source, ring } = await joinOfD(2, 3, 400);
     const store = await openStore(new MemoryBacking());
     const ready: number[] = [];
     const host = (id: string, st: ObjectStore, request: TransferHost['request']): TransferHost => ({
@@ -157,6 +163,54 @@ describe('TransferManager pulls', () => {
     expect(keys).toBeGreaterThan(50);
     // Each page is one commit, plus the commits of its progress record: far fewer than one per key.
     expect(store.stats().batches).toBeLessThan(keys / 4);
+    await Promise.all([store.close(), source.close()]);
+  });
+
+  it("fails a page only after all of the page's merges are over", async () => {
+    const { sched, env, source, ring } = await joinOfD(3, 4, 200);
+    const store = await openStore(new MemoryBacking());
+    // Merges under way per partition, and what it was when each partition's pull failed.
+    const pending = new Map<number, number>();
+    const pendingAtFailure: number[] = [];
+    let merged = 0;
+    let failedOnce = false;
+    const host = (id: string, st: ObjectStore, request: TransferHost['request']): TransferHost => ({
+      id, n: 3, partitions: Q, env, store: st, reachable: () => true, request,
+      log: (event, fields) => {
+        if (event === 'transfer_failed') pendingAtFailure.push(pending.get((fields as { partition: number }).partition) ?? 0);
+      },
+      merge: async (p, key, o) => {
+        pending.set(p, (pending.get(p) ?? 0) + 1);
+        try {
+          // The first merge fails at once; the others finish a few turns later.
+          if (!failedOnce) {
+            failedOnce = true;
+            throw new Error('disk full');
+          }
+          for (let t = 0; t < 3; t++) await new Promise((r) => setImmediate(r));
+          await st.update(p, key, (cur) => (cur ? vc.sync(cur, o) : o));
+          merged++;
+        } finally {
+          pending.set(p, pending.get(p)! - 1);
+        }
+      },
+      ring: () => ring, setReady: () => undefined, removeIfEqual: async () => false,
+    });
+    const sourceManager = new TransferManager(host('a', source, async () => ({ t: 'err', code: 'INTERNAL', msg: 'unused' })));
+    const m = new TransferManager(host('d', store, async (_to, msg) => {
+      if (msg.t !== 'xfer_pull') throw new Error(`unexpected ${msg.t}`);
+      return (await sourceManager.serve(msg.p, msg.after, msg.limit)) as PeerMessage;
+    }));
+    for (let t = 0; t < 1_000 && pendingAtFailure.length === 0; t += 50) {
+      m.tick();
+      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+      sched.advance(50);
+    }
+    m.stop();
+    expect(pendingAtFailure.length).toBeGreaterThan(0);
+    expect(merged).toBeGreaterThan(0);
+    // Every merge the failed page started was over before the pull was declared failed.
+    expect(pendingAtFailure).toEqual(pendingAtFailure.map(() => 0));
     await Promise.all([store.close(), source.close()]);
   });
 });
