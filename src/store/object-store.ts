@@ -828,7 +828,7 @@ export class ObjectStore {
       try {
         values = await this.engine.getMany(reads);
       } catch (err) {
-        this.failAll(ops, err);
+        this.failAll(ops, err, 'read');
         this.inFlight -= ops.length;
         return undefined;
       }
@@ -1046,7 +1046,7 @@ export class ObjectStore {
     }
     for (const [op, e] of p.failed) rejectOp(op, e);
     if (error !== undefined) {
-      this.failAll(p.done, error);
+      this.failAll(p.done, error, 'write');
       return;
     }
     this.commitSeq++;
@@ -1065,8 +1065,9 @@ export class ObjectStore {
     }
   }
 
-  private failAll(ops: readonly Op[], err: unknown): void {
-    const e = isShoalError(err) ? err : new ShoalError('STORAGE', `storage write failed: ${String(err)}`, { cause: err });
+  /** Fails every op of a commit whose engine read (before applying) or write failed. */
+  private failAll(ops: readonly Op[], err: unknown, stage: 'read' | 'write'): void {
+    const e = isShoalError(err) ? err : new ShoalError('STORAGE', `storage ${stage} failed: ${String(err)}`, { cause: err });
     for (const op of ops) rejectOp(op, e);
   }
 

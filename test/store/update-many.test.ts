@@ -158,6 +158,7 @@ describe('ObjectStore.updateMany', () => {
       { partition: 4, key: 'b', fn: () => obj('b1') },
     ]);
     expect(written.map((r) => ('error' in r && isShoalError(r.error) ? r.error.code : 'ok'))).toEqual(['STORAGE', 'STORAGE']);
+    expect(((written[0] as { error: Error }).error).message).toMatch(/storage write failed: .*disk on fire/);
     engine.failBatch = undefined;
     // Nothing of the failed batch became visible.
     expect(text(await store.get(4, 'a'))).toBe('a0');
@@ -170,6 +171,7 @@ describe('ObjectStore.updateMany', () => {
     (cold.engine as RecordingEngine).failGetMany = new Error('read error');
     const read = await cold.updateMany([{ partition: 4, key: 'a', fn: () => obj('a2') }]);
     expect('error' in read[0]! && isShoalError(read[0].error, 'STORAGE')).toBe(true);
+    expect(((read[0] as { error: Error }).error).message).toMatch(/storage read failed: .*read error/);
     await cold.close();
   });
 
