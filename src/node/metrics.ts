@@ -415,6 +415,9 @@ export class NodeMetrics {
     storeCounter('shoal_store_cache_hits_total', 'Store reads answered from the cache.', 'cacheHits');
     storeCounter('shoal_store_cache_misses_total', 'Store reads that went to the engine.', 'cacheMisses');
     storeCounter('shoal_store_corrupt_records_total', 'Corrupt records met in the store.', 'corrupt');
+    storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
+    storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');
+    storeCounter('shoal_store_engine_reads_slow_sync_total', 'Synchronous engine reads that took longer than storeSyncReadSlowMs; reads then use the thread pool for a while.', 'engineReadsSlowSync');
 
     const dataDir = this.options.dataDir;
     if (dataDir !== undefined) {

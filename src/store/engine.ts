@@ -37,6 +37,11 @@ export interface Engine {
    * of allocating one per commit. Absent means false (MemoryEngine keeps the views).
    */
   readonly batchCopies?: boolean;
+  /**
+   * How many read calls ran synchronously on the event loop and how many on a thread
+   * pool, and how many synchronous ones were slow (LevelEngine; absent elsewhere).
+   */
+  readonly readStats?: { readonly syncCalls: number; readonly asyncCalls: number; readonly slowSyncCalls: number };
   /** Opens (creating if missing). Failure is ShoalError('STORAGE') with the reason. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ShoalError } from '../errors/index.js';
-import { storeIterateChunkEntries, storeOpenFilesMax, storeRocksBatchKeepBytesMax, storeRocksMemtableBudgetBytes, storeScanEntriesMax, storeWriteBufferBytes } from '../config/index.js';
+import { performance } from 'node:perf_hooks';
+import {
+  storeIterateChunkEntries,
+  storeOpenFilesMax,
+  storeRocksBatchKeepBytesMax,
+  storeRocksMemtableBudgetBytes,
+  storeScanEntriesMax,
+  storeSyncReadBackoffMs,
+  storeSyncReadKeysMax,
+  storeSyncReadSlowInARow,
+  storeSyncReadSlowMs,
+  storeWriteBufferBytes,
+} from '../config/index.js';
 import type { BatchOptions, Engine, EngineOp, EngineRange } from './engine.js';
 
 /**
@@ -23,6 +35,9 @@ interface LevelDb {
   open(): Promise<void>;
   close(): Promise<void>;
   getMany(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+  /** abstract-level v3 (classic-level) only; `supports.getSync` says whether it works. */
+  getSync?(key: Uint8Array): Uint8Array | undefined;
+  readonly supports?: { readonly getSync?: boolean };
   batch(ops: EngineOp[], options?: { sync?: boolean }): Promise<void>;
   batch(): LevelChainedBatch;
   iterator(options: Record<string, unknown>): LevelIterator;
@@ -36,6 +51,20 @@ export interface LevelEngineOptions {
   readonly engine: 'classic-level' | 'rocksdb';
   /** Database directory; created (with parents) when missing. */
   readonly location: string;
+  /** Synchronous reads (classic-level only; see storeSyncReadKeysMax). Default true. */
+  readonly syncReads?: boolean;
+  /** Overrides storeSyncReadSlowMs (tests). */
+  readonly syncReadSlowMs?: number;
+  /** Milliseconds on a monotonic clock (tests); default performance.now. */
+  readonly now?: () => number;
+}
+
+/** How the engine's reads went: synchronously on the event loop, or on the thread pool. */
+export interface LevelReadStats {
+  readonly syncCalls: number;
+  readonly asyncCalls: number;
+  /** Synchronous reads that took longer than the slow threshold (each starts a backoff). */
+  readonly slowSyncCalls: number;
 }
 
 /**
@@ -50,6 +79,16 @@ export class LevelEngine implements Engine {
   private db: LevelDb | null = null;
   /** rocksdb only: one native write batch for every commit (see RocksBatch). */
   private rocks: RocksBatch | undefined;
+  private readonly syncReadsWanted: boolean;
+  private readonly syncReadSlowMs: number;
+  private readonly now: () => number;
+  /** Whether the opened library reads synchronously (classic-level 3 does). */
+  private canReadSync = false;
+  /** Reads stay on the thread pool until this time (after a slow synchronous read). */
+  private asyncReadsUntil = -Infinity;
+  /** Slow synchronous batches since the last fast one. */
+  private slowInARow = 0;
+  private readonly reads = { syncCalls: 0, asyncCalls: 0, slowSyncCalls: 0 };
   /**
    * The ObjectStore gathers operations for one call to this engine until the end of the
    * event-loop turn (setImmediate): every call is a hop to libuv's thread pool, which on
@@ -63,6 +102,13 @@ export class LevelEngine implements Engine {
   constructor(options: LevelEngineOptions) {
     this.name = options.engine;
     this.location = options.location;
+    this.syncReadsWanted = options.syncReads ?? true;
+    this.syncReadSlowMs = options.syncReadSlowMs ?? storeSyncReadSlowMs;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get readStats(): LevelReadStats {
+    return { ...this.reads };
   }
 
   async open(): Promise<void> {
@@ -98,6 +144,8 @@ export class LevelEngine implements Engine {
     }
     this.db = db;
     if (this.name === 'rocksdb') this.rocks = RocksBatch.of(db);
+    // @nxtedition/rocksdb has only a private synchronous read; it keeps the thread pool.
+    this.canReadSync = this.syncReadsWanted && this.name === 'classic-level' && db.supports?.getSync === true && typeof db.getSync === 'function';
   }
 
   async close(): Promise<void> {
@@ -108,13 +156,56 @@ export class LevelEngine implements Engine {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const [value] = await this.open_().getMany([key]).catch(storageError('get'));
-    return value ?? undefined;
+    const [value] = await this.getMany([key]);
+    return value;
   }
 
+  /**
+   * Reads synchronously while that is cheap (see storeSyncReadKeysMax): a batch within the
+   * key bound, outside a backoff. A synchronous batch that runs past storeSyncReadSlowMs
+   * hands its remaining keys to the thread pool, so the event loop is never held much
+   * longer than that; after storeSyncReadSlowInARow such batches in a row, every read goes
+   * to the thread pool for storeSyncReadBackoffMs. One slow batch alone is usually the
+   * main thread being preempted on a busy machine, not the disk.
+   */
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     if (keys.length === 0) return [];
-    const values = await this.open_().getMany(keys as Uint8Array[]).catch(storageError('getMany'));
+    const db = this.open_();
+    const readSync = db.getSync;
+    if (this.canReadSync && readSync !== undefined && keys.length <= storeSyncReadKeysMax && this.now() >= this.asyncReadsUntil) {
+      this.reads.syncCalls++;
+      const started = this.now();
+      const out = new Array<Uint8Array | undefined>(keys.length);
+      let i = 0;
+      try {
+        while (i < keys.length) {
+          out[i] = readSync.call(db, keys[i] as Uint8Array);
+          i++;
+          if (this.now() - started > this.syncReadSlowMs) break;
+        }
+      } catch (err) {
+        storageError('getMany')(err);
+      }
+      if (i === keys.length && this.now() - started <= this.syncReadSlowMs) {
+        this.slowInARow = 0;
+        return out;
+      }
+      this.reads.slowSyncCalls++;
+      if (++this.slowInARow >= storeSyncReadSlowInARow) {
+        this.slowInARow = 0;
+        this.asyncReadsUntil = this.now() + storeSyncReadBackoffMs;
+      }
+      if (i === keys.length) return out;
+      const rest = await this.readAsync(db, keys.slice(i));
+      for (let j = 0; j < rest.length; j++) out[i + j] = rest[j];
+      return out;
+    }
+    return this.readAsync(db, keys);
+  }
+
+  private async readAsync(db: LevelDb, keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    this.reads.asyncCalls++;
+    const values = await db.getMany(keys as Uint8Array[]).catch(storageError('getMany'));
     // abstract-level v1 may answer null for a missing key; the interface says undefined.
     for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = undefined;
     return values;

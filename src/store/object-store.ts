@@ -129,6 +129,12 @@ export interface StoreStats {
   hintsPending: number;
   /** Corrupt records met (objects reported, hint records skipped and deleted). */
   corrupt: number;
+  /** Engine read calls made synchronously on the event loop (see storeSyncReadKeysMax). */
+  engineReadsSync: number;
+  /** Engine read calls made on the engine's thread pool. */
+  engineReadsAsync: number;
+  /** Synchronous engine reads that were slow, each moving reads to the thread pool for a while. */
+  engineReadsSlowSync: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -636,6 +642,9 @@ export class ObjectStore {
       ...this.counters,
       cacheEntries: this.cache.size,
       cacheBytes: this.cache.bytes,
+      engineReadsSync: this.engine.readStats?.syncCalls ?? 0,
+      engineReadsAsync: this.engine.readStats?.asyncCalls ?? 0,
+      engineReadsSlowSync: this.engine.readStats?.slowSyncCalls ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

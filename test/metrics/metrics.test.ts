@@ -20,7 +20,7 @@ function fakeSource(extra: Record<string, unknown> = {}) {
         { id: 'n3', address: 'a:3', status: 'suspect' },
       ],
       hints: { pending: 5 },
-      store: { cacheEntries: 7, cacheBytes: 700, queued: 0, hintsPending: 5, writes: 42, batches: 4, cacheHits: 3, cacheMisses: 1, corrupt: 0 },
+      store: { cacheEntries: 7, cacheBytes: 700, queued: 0, hintsPending: 5, writes: 42, batches: 4, cacheHits: 3, cacheMisses: 1, corrupt: 0, engineReadsSync: 11, engineReadsAsync: 6, engineReadsSlowSync: 2 },
       ...extra,
     }),
     inspect: () => ({
@@ -141,6 +141,9 @@ describe('NodeMetrics: Prometheus text', () => {
     expect(sample(text, 'shoal_ring_version')).toBe(9);
     expect(sample(text, 'shoal_store_cache_bytes')).toBe(700);
     expect(sample(text, 'shoal_store_writes_total')).toBe(42);
+    expect(sample(text, 'shoal_store_engine_reads_sync_total')).toBe(11);
+    expect(sample(text, 'shoal_store_engine_reads_async_total')).toBe(6);
+    expect(sample(text, 'shoal_store_engine_reads_slow_sync_total')).toBe(2);
     // Absent until anti-entropy and transfers exist: 0, never missing.
     expect(sample(text, 'shoal_antientropy_keys_repaired_total')).toBe(0);
     expect(sample(text, 'shoal_transfer_bytes_total')).toBe(0);

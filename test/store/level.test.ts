@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
-import { storeOpenFilesMax, storeRocksMemtableBudgetBytes, storeWriteBufferBytes } from '../../src/config/index.js';
+import { storeOpenFilesMax, storeRocksMemtableBudgetBytes, storeSyncReadBackoffMs, storeSyncReadKeysMax, storeSyncReadSlowInARow, storeWriteBufferBytes } from '../../src/config/index.js';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,5 +213,90 @@ describe('LevelEngine(rocksdb) open options', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('LevelEngine(classic-level) synchronous reads', () => {
+  let root: string | undefined;
+  afterAll(async () => {
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
+  const open = async (name: string, options: { syncReadSlowMs?: number; now?: () => number; syncReads?: boolean } = {}): Promise<LevelEngine> => {
+    root ??= await mkdtemp(join(tmpdir(), 'shoal-level-sync-'));
+    const e = new LevelEngine({ engine: 'classic-level', location: join(root, name), ...options });
+    await e.open();
+    await e.batch(Array.from({ length: storeSyncReadKeysMax + 1 }, (_, i) => ({ type: 'put' as const, key: b(1, i), value: b(i) })));
+    return e;
+  };
+  const keys = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => b(1, i));
+
+  it('reads a small batch on the event loop and a large one on the thread pool, with the same answers', async () => {
+    const e = await open('split');
+    const spy = vi.spyOn(ClassicLevel.prototype, 'getMany');
+    const small = await e.getMany([...keys(3), b(9)]);
+    expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 0, slowSyncCalls: 0 });
+    expect(spy).not.toHaveBeenCalled();
+    expect(small.map((v) => (v === undefined ? undefined : Array.from(v)))).toEqual([[0], [1], [2], undefined]);
+    const large = await e.getMany(keys(storeSyncReadKeysMax + 1));
+    expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 1, slowSyncCalls: 0 });
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(large.map((v) => v?.[0])).toEqual(keys(storeSyncReadKeysMax + 1).map((_, i) => i));
+    spy.mockRestore();
+    await e.close();
+  });
+
+  it('hands the rest of a slow synchronous batch to the thread pool, and backs off after slow batches in a row', async () => {
+    let t = 0;
+    // The clock moves 2.5 ms at every reading, so each synchronous read looks slow (over 2 ms).
+    const e = await open('backoff', { syncReadSlowMs: 2, now: () => (t += 2.5) });
+    const spy = vi.spyOn(ClassicLevel.prototype, 'getMany');
+    // The first key is read on the loop, the other three on the thread pool; answers in order.
+    expect((await e.getMany([...keys(3), b(9)])).map((v) => v?.[0])).toEqual([0, 1, 2, undefined]);
+    expect(spy.mock.calls[0]?.[0]).toHaveLength(3);
+    expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 1, slowSyncCalls: 1 });
+    // One and two slow batches do not back off; the third in a row does.
+    for (let n = 2; n <= storeSyncReadSlowInARow; n++) await e.getMany(keys(1));
+    expect(e.readStats).toEqual({ syncCalls: storeSyncReadSlowInARow, asyncCalls: 1, slowSyncCalls: storeSyncReadSlowInARow });
+    await e.getMany(keys(1));
+    await e.getMany(keys(1));
+    expect(e.readStats).toEqual({ syncCalls: storeSyncReadSlowInARow, asyncCalls: 3, slowSyncCalls: storeSyncReadSlowInARow });
+    // After the backoff, synchronous reads are tried again.
+    t += storeSyncReadBackoffMs;
+    expect((await e.getMany(keys(1))).map((v) => v?.[0])).toEqual([0]);
+    expect(e.readStats.syncCalls).toBe(storeSyncReadSlowInARow + 1);
+    spy.mockRestore();
+    await e.close();
+  });
+
+  it('a fast batch between slow ones starts the count again', async () => {
+    let t = 0;
+    let step = 2.5;
+    const e = await open('reset', { syncReadSlowMs: 2, now: () => (t += step) });
+    for (let n = 1; n < storeSyncReadSlowInARow; n++) await e.getMany(keys(1));
+    step = 0.1;
+    await e.getMany(keys(1));
+    step = 2.5;
+    for (let n = 1; n < storeSyncReadSlowInARow; n++) await e.getMany(keys(1));
+    expect(e.readStats).toEqual({ syncCalls: 2 * storeSyncReadSlowInARow - 1, asyncCalls: 0, slowSyncCalls: 2 * storeSyncReadSlowInARow - 2 });
+    await e.close();
+  });
+
+  it('keeps every read on the thread pool when synchronous reads are turned off', async () => {
+    const e = await open('off', { syncReads: false });
+    expect((await e.get(b(1, 4)))?.[0]).toBe(4);
+    expect(await e.get(b(7))).toBeUndefined();
+    expect(e.readStats).toEqual({ syncCalls: 0, asyncCalls: 2, slowSyncCalls: 0 });
+    await e.close();
+  });
+
+  it('reports a failing synchronous read as a STORAGE error', async () => {
+    const e = await open('fail');
+    const spy = vi.spyOn(ClassicLevel.prototype, 'getSync').mockImplementation(() => {
+      throw new Error('boom');
+    });
+    const err = await e.getMany(keys(1)).catch((x: unknown) => x);
+    expect(isShoalError(err) && err.code === 'STORAGE' && /storage getMany failed: .*boom/.test(err.message)).toBe(true);
+    spy.mockRestore();
+    await e.close();
   });
 });
