@@ -42,7 +42,8 @@ export const storeWriteBufferBytes = 16 * 1024 * 1024;
 
 /**
  * Most keys one engine read may fetch synchronously, on the event loop (classic-level's
- * `getSync`), instead of as one `getMany` on libuv's thread pool. A LevelDB read of a key
+ * `getSync` per key, RocksDB's MultiGet for the batch), instead of as one `getMany` on
+ * libuv's thread pool. A LevelDB read of a key
  * whose block is cached or in the page cache takes a few microseconds, while the hop to
  * the thread pool and back costs a wake-up and a context switch of the main thread on a
  * busy machine. Measured on a 3-node cluster with 100,000 keys of 1 KiB (64 in flight,

@@ -51,7 +51,7 @@ export interface LevelEngineOptions {
   readonly engine: 'classic-level' | 'rocksdb';
   /** Database directory; created (with parents) when missing. */
   readonly location: string;
-  /** Synchronous reads (classic-level only; see storeSyncReadKeysMax). Default true. */
+  /** Synchronous reads of small batches (see storeSyncReadKeysMax). Default true. */
   readonly syncReads?: boolean;
   /** Overrides storeSyncReadSlowMs (tests). */
   readonly syncReadSlowMs?: number;
@@ -144,8 +144,9 @@ export class LevelEngine implements Engine {
     }
     this.db = db;
     if (this.name === 'rocksdb') this.rocks = RocksBatch.of(db);
-    // @nxtedition/rocksdb has only a private synchronous read; it keeps the thread pool.
-    this.canReadSync = this.syncReadsWanted && this.name === 'classic-level' && db.supports?.getSync === true && typeof db.getSync === 'function';
+    this.canReadSync =
+      this.syncReadsWanted &&
+      (this.name === 'classic-level' ? db.supports?.getSync === true && typeof db.getSync === 'function' : this.rocks?.reads === true);
   }
 
   async close(): Promise<void> {
@@ -171,20 +172,27 @@ export class LevelEngine implements Engine {
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     if (keys.length === 0) return [];
     const db = this.open_();
-    const readSync = db.getSync;
-    if (this.canReadSync && readSync !== undefined && keys.length <= storeSyncReadKeysMax && this.now() >= this.asyncReadsUntil) {
+    if (this.canReadSync && keys.length <= storeSyncReadKeysMax && this.now() >= this.asyncReadsUntil) {
       this.reads.syncCalls++;
       const started = this.now();
-      const out = new Array<Uint8Array | undefined>(keys.length);
+      let out: Array<Uint8Array | undefined>;
       let i = 0;
       try {
-        while (i < keys.length) {
-          out[i] = readSync.call(db, keys[i] as Uint8Array);
-          i++;
-          if (this.now() - started > this.syncReadSlowMs) break;
+        if (this.rocks !== undefined) {
+          // RocksDB reads the batch in one MultiGet call, which cannot stop part-way.
+          out = this.rocks.read(keys);
+          i = keys.length;
+        } else {
+          out = new Array<Uint8Array | undefined>(keys.length);
+          const getSync = db.getSync as (key: Uint8Array) => Uint8Array | undefined;
+          while (i < keys.length) {
+            out[i] = getSync.call(db, keys[i] as Uint8Array);
+            i++;
+            if (this.now() - started > this.syncReadSlowMs) break;
+          }
         }
       } catch (err) {
-        storageError('getMany')(err);
+        return storageError('getMany')(err);
       }
       if (i === keys.length && this.now() - started <= this.syncReadSlowMs) {
         this.slowInARow = 0;
@@ -326,6 +334,8 @@ interface RocksBinding {
   batch_del(batch: unknown, key: Uint8Array, options: object): void;
   batch_write(db: unknown, batch: unknown, options: { sync?: boolean }): void;
   batch_clear(batch: unknown): void;
+  /** Synchronous MultiGet: a Buffer per key, undefined where absent. */
+  db_get_many_sync?(db: unknown, keys: Uint8Array[], options: object): Array<Uint8Array | undefined | null>;
 }
 
 const NO_OPTIONS = {};
@@ -364,6 +374,19 @@ class RocksBatch {
     } catch {
       return undefined;
     }
+  }
+
+  /** Whether the binding can read synchronously (`read`). */
+  get reads(): boolean {
+    return typeof this.binding.db_get_many_sync === 'function';
+  }
+
+  /** One synchronous MultiGet of `keys` (call only when `reads`). */
+  read(keys: readonly Uint8Array[]): Array<Uint8Array | undefined> {
+    const values = (this.binding.db_get_many_sync as NonNullable<RocksBinding['db_get_many_sync']>)(this.dbContext, keys as Uint8Array[], NO_OPTIONS);
+    // null means the read was aborted or timed out; neither is asked for, so it is an error.
+    for (const v of values) if (v === null) throw new Error('rocksdb MultiGet returned no status for a key');
+    return values as Array<Uint8Array | undefined>;
   }
 
   write(ops: readonly EngineOp[], sync: boolean): void {

@@ -216,55 +216,45 @@ describe('LevelEngine(rocksdb) open options', () => {
   });
 });
 
-describe('LevelEngine(classic-level) synchronous reads', () => {
+describe.each(['classic-level', 'rocksdb'] as const)('LevelEngine(%s) synchronous reads', (engine) => {
   let root: string | undefined;
   afterAll(async () => {
     if (root !== undefined) await rm(root, { recursive: true, force: true });
   });
   const open = async (name: string, options: { syncReadSlowMs?: number; now?: () => number; syncReads?: boolean } = {}): Promise<LevelEngine> => {
-    root ??= await mkdtemp(join(tmpdir(), 'shoal-level-sync-'));
-    const e = new LevelEngine({ engine: 'classic-level', location: join(root, name), ...options });
+    root ??= await mkdtemp(join(tmpdir(), `shoal-level-sync-${engine}-`));
+    const e = new LevelEngine({ engine, location: join(root, name), ...options });
     await e.open();
     await e.batch(Array.from({ length: storeSyncReadKeysMax + 1 }, (_, i) => ({ type: 'put' as const, key: b(1, i), value: b(i) })));
     return e;
   };
   const keys = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => b(1, i));
+  const bytes = (vs: Array<Uint8Array | undefined>): Array<number[] | undefined> => vs.map((v) => (v === undefined ? undefined : Array.from(v)));
 
   it('reads a small batch on the event loop and a large one on the thread pool, with the same answers', async () => {
     const e = await open('split');
-    const spy = vi.spyOn(ClassicLevel.prototype, 'getMany');
-    const small = await e.getMany([...keys(3), b(9)]);
+    expect(bytes(await e.getMany([...keys(3), b(9)]))).toEqual([[0], [1], [2], undefined]);
     expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 0, slowSyncCalls: 0 });
-    expect(spy).not.toHaveBeenCalled();
-    expect(small.map((v) => (v === undefined ? undefined : Array.from(v)))).toEqual([[0], [1], [2], undefined]);
+    expect(await e.get(b(9))).toBeUndefined();
+    expect(e.readStats).toEqual({ syncCalls: 2, asyncCalls: 0, slowSyncCalls: 0 });
     const large = await e.getMany(keys(storeSyncReadKeysMax + 1));
-    expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 1, slowSyncCalls: 0 });
-    expect(spy).toHaveBeenCalledTimes(1);
+    expect(e.readStats).toEqual({ syncCalls: 2, asyncCalls: 1, slowSyncCalls: 0 });
     expect(large.map((v) => v?.[0])).toEqual(keys(storeSyncReadKeysMax + 1).map((_, i) => i));
-    spy.mockRestore();
     await e.close();
   });
 
-  it('hands the rest of a slow synchronous batch to the thread pool, and backs off after slow batches in a row', async () => {
+  it('backs off to the thread pool after slow synchronous batches in a row, and tries again later', async () => {
     let t = 0;
-    // The clock moves 2.5 ms at every reading, so each synchronous read looks slow (over 2 ms).
+    // The clock moves 2.5 ms at every reading, so every synchronous read looks slow (over 2 ms).
     const e = await open('backoff', { syncReadSlowMs: 2, now: () => (t += 2.5) });
-    const spy = vi.spyOn(ClassicLevel.prototype, 'getMany');
-    // The first key is read on the loop, the other three on the thread pool; answers in order.
-    expect((await e.getMany([...keys(3), b(9)])).map((v) => v?.[0])).toEqual([0, 1, 2, undefined]);
-    expect(spy.mock.calls[0]?.[0]).toHaveLength(3);
-    expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 1, slowSyncCalls: 1 });
-    // One and two slow batches do not back off; the third in a row does.
-    for (let n = 2; n <= storeSyncReadSlowInARow; n++) await e.getMany(keys(1));
-    expect(e.readStats).toEqual({ syncCalls: storeSyncReadSlowInARow, asyncCalls: 1, slowSyncCalls: storeSyncReadSlowInARow });
+    for (let n = 1; n <= storeSyncReadSlowInARow; n++) expect((await e.getMany(keys(1)))[0]?.[0]).toBe(0);
+    expect(e.readStats).toEqual({ syncCalls: storeSyncReadSlowInARow, asyncCalls: 0, slowSyncCalls: storeSyncReadSlowInARow });
+    expect(bytes(await e.getMany([b(1, 5), b(9)]))).toEqual([[5], undefined]);
     await e.getMany(keys(1));
-    await e.getMany(keys(1));
-    expect(e.readStats).toEqual({ syncCalls: storeSyncReadSlowInARow, asyncCalls: 3, slowSyncCalls: storeSyncReadSlowInARow });
-    // After the backoff, synchronous reads are tried again.
+    expect(e.readStats).toEqual({ syncCalls: storeSyncReadSlowInARow, asyncCalls: 2, slowSyncCalls: storeSyncReadSlowInARow });
     t += storeSyncReadBackoffMs;
-    expect((await e.getMany(keys(1))).map((v) => v?.[0])).toEqual([0]);
+    expect((await e.getMany(keys(2))).map((v) => v?.[0])).toEqual([0, 1]);
     expect(e.readStats.syncCalls).toBe(storeSyncReadSlowInARow + 1);
-    spy.mockRestore();
     await e.close();
   });
 
@@ -288,13 +278,39 @@ describe('LevelEngine(classic-level) synchronous reads', () => {
     expect(e.readStats).toEqual({ syncCalls: 0, asyncCalls: 2, slowSyncCalls: 0 });
     await e.close();
   });
+});
+
+describe('LevelEngine(classic-level) synchronous reads, one key at a time', () => {
+  let root: string | undefined;
+  afterAll(async () => {
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
+  const open = async (name: string, options: { syncReadSlowMs?: number; now?: () => number } = {}): Promise<LevelEngine> => {
+    root ??= await mkdtemp(join(tmpdir(), 'shoal-level-sync1-'));
+    const e = new LevelEngine({ engine: 'classic-level', location: join(root, name), ...options });
+    await e.open();
+    await e.batch(Array.from({ length: 8 }, (_, i) => ({ type: 'put' as const, key: b(1, i), value: b(i) })));
+    return e;
+  };
+
+  it('hands the rest of a slow batch to the thread pool, answers in order', async () => {
+    let t = 0;
+    const e = await open('handoff', { syncReadSlowMs: 2, now: () => (t += 2.5) });
+    const spy = vi.spyOn(ClassicLevel.prototype, 'getMany');
+    // The first key is read on the loop; past 2 ms, the other three go to the thread pool.
+    expect((await e.getMany([b(1, 0), b(1, 1), b(1, 2), b(9)])).map((v) => v?.[0])).toEqual([0, 1, 2, undefined]);
+    expect(spy.mock.calls[0]?.[0]).toHaveLength(3);
+    expect(e.readStats).toEqual({ syncCalls: 1, asyncCalls: 1, slowSyncCalls: 1 });
+    spy.mockRestore();
+    await e.close();
+  });
 
   it('reports a failing synchronous read as a STORAGE error', async () => {
     const e = await open('fail');
     const spy = vi.spyOn(ClassicLevel.prototype, 'getSync').mockImplementation(() => {
       throw new Error('boom');
     });
-    const err = await e.getMany(keys(1)).catch((x: unknown) => x);
+    const err = await e.getMany([b(1, 0)]).catch((x: unknown) => x);
     expect(isShoalError(err) && err.code === 'STORAGE' && /storage getMany failed: .*boom/.test(err.message)).toBe(true);
     spy.mockRestore();
     await e.close();
