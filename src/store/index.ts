@@ -52,7 +52,9 @@
  *
  * `update(p, k, fn)` is a read-modify-write. Operations are queued; the queue is drained
  * by one commit at a time. A commit reads every object it needs that the cache lacks in
- * one `getMany`, applies the queued functions in arrival order (so two updates of one key
+ * one `getMany` (LevelEngine answers up to `storeSyncReadKeysMax` keys synchronously,
+ * on the event loop, while such reads stay fast: cheaper than a hop to the engine's
+ * thread pool and back), applies the queued functions in arrival order (so two updates of one key
  * never interleave: the second sees the first's result), and writes every final object,
  * hint and meta record in ONE engine batch; each caller's promise resolves only after
  * that batch is in the engine (fsynced with `--sync`). The first operation schedules the
