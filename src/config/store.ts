@@ -43,10 +43,9 @@ export const storeWriteBufferBytes = 16 * 1024 * 1024;
 /**
  * Most keys one engine read may fetch synchronously, on the event loop (classic-level's
  * `getSync` per key, RocksDB's MultiGet for the batch), instead of as one `getMany` on
- * libuv's thread pool. A LevelDB read of a key
- * whose block is cached or in the page cache takes a few microseconds, while the hop to
- * the thread pool and back costs a wake-up and a context switch of the main thread on a
- * busy machine. Measured on a 3-node cluster with 100,000 keys of 1 KiB (64 in flight,
+ * libuv's thread pool. A LevelDB read of a key whose block is cached or in the page cache
+ * takes a few microseconds, while the hop to the thread pool and back costs a wake-up and
+ * a context switch of the main thread on a busy machine. Measured on a 3-node cluster with 100,000 keys of 1 KiB (64 in flight,
  * three interleaved pairs of fresh clusters, medians): gets 8,535 against 7,817 ops/s and
  * 194 against 215 µs of node CPU per get, p50 5.3 against 6.0 ms; puts 3-6% faster.
  * 128 keys of ~5 µs each hold the loop under a millisecond; a larger batch of misses goes

@@ -417,7 +417,7 @@ export class NodeMetrics {
     storeCounter('shoal_store_corrupt_records_total', 'Corrupt records met in the store.', 'corrupt');
     storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
     storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');
-    storeCounter('shoal_store_engine_reads_slow_sync_total', 'Synchronous engine reads that took longer than storeSyncReadSlowMs; reads then use the thread pool for a while.', 'engineReadsSlowSync');
+    storeCounter('shoal_store_engine_reads_slow_sync_total', 'Synchronous engine read calls that ran past storeSyncReadSlowMs (their remaining keys went to the thread pool; several in a row send all reads there for a while).', 'engineReadsSlowSync');
 
     const dataDir = this.options.dataDir;
     if (dataDir !== undefined) {

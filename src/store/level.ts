@@ -63,7 +63,7 @@ export interface LevelEngineOptions {
 export interface LevelReadStats {
   readonly syncCalls: number;
   readonly asyncCalls: number;
-  /** Synchronous reads that took longer than the slow threshold (each starts a backoff). */
+  /** Synchronous batches that ran past the slow threshold (several in a row start a backoff). */
   readonly slowSyncCalls: number;
 }
 
@@ -84,7 +84,7 @@ export class LevelEngine implements Engine {
   private readonly now: () => number;
   /** Whether the opened library reads synchronously (classic-level 3 does). */
   private canReadSync = false;
-  /** Reads stay on the thread pool until this time (after a slow synchronous read). */
+  /** Reads stay on the thread pool until this time (after slow synchronous batches in a row). */
   private asyncReadsUntil = -Infinity;
   /** Slow synchronous batches since the last fast one. */
   private slowInARow = 0;

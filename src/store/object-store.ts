@@ -638,13 +638,14 @@ export class ObjectStore {
   }
 
   stats(): StoreStats {
+    const reads = this.engine.readStats;
     return {
       ...this.counters,
       cacheEntries: this.cache.size,
       cacheBytes: this.cache.bytes,
-      engineReadsSync: this.engine.readStats?.syncCalls ?? 0,
-      engineReadsAsync: this.engine.readStats?.asyncCalls ?? 0,
-      engineReadsSlowSync: this.engine.readStats?.slowSyncCalls ?? 0,
+      engineReadsSync: reads?.syncCalls ?? 0,
+      engineReadsAsync: reads?.asyncCalls ?? 0,
+      engineReadsSlowSync: reads?.slowSyncCalls ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

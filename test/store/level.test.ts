@@ -5,7 +5,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isShoalError } from '../../src/errors/index.js';
-import { LevelEngine, createEngine } from '../../src/store/index.js';
+import { LevelEngine, ObjectStore, createEngine } from '../../src/store/index.js';
+import { obj } from './contract.js';
 
 const b = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
 
@@ -277,6 +278,32 @@ describe.each(['classic-level', 'rocksdb'] as const)('LevelEngine(%s) synchronou
     expect(await e.get(b(7))).toBeUndefined();
     expect(e.readStats).toEqual({ syncCalls: 0, asyncCalls: 2, slowSyncCalls: 0 });
     await e.close();
+  });
+});
+
+describe('ObjectStore over LevelEngine: read counts', () => {
+  it("reports the engine's synchronous and thread-pool reads in its stats", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'shoal-level-stats-'));
+    try {
+      const engine = new LevelEngine({ engine: 'classic-level', location: join(root, 'db') });
+      const store = new ObjectStore(engine, { cacheEntriesMax: 0 });
+      await store.open();
+      await store.update(1, 'k', () => obj('v'));
+      const before = store.stats();
+      // Every miss of one turn is one engine call: a small batch, read synchronously...
+      await Promise.all([store.get(1, 'k'), store.get(2, 'absent')]);
+      const small = store.stats();
+      expect(small.engineReadsSync - before.engineReadsSync).toBe(1);
+      expect(small.engineReadsAsync).toBe(before.engineReadsAsync);
+      // ...and a batch over the bound, on the thread pool.
+      await Promise.all(Array.from({ length: storeSyncReadKeysMax + 1 }, (_, i) => store.get(3, `m${i}`)));
+      const large = store.stats();
+      expect(large.engineReadsAsync - small.engineReadsAsync).toBe(1);
+      expect(large.engineReadsSlowSync).toBe(0);
+      await store.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
