@@ -172,36 +172,39 @@ export class LevelEngine implements Engine {
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     if (keys.length === 0) return [];
     const db = this.open_();
-    if (this.canReadSync && keys.length <= storeSyncReadKeysMax && this.now() >= this.asyncReadsUntil) {
+    const started = this.canReadSync && keys.length <= storeSyncReadKeysMax ? this.now() : undefined;
+    if (started !== undefined && started >= this.asyncReadsUntil) {
       this.reads.syncCalls++;
-      const started = this.now();
       let out: Array<Uint8Array | undefined>;
       let i = 0;
+      let elapsed = 0;
       try {
         if (this.rocks !== undefined) {
           // RocksDB reads the batch in one MultiGet call, which cannot stop part-way.
           out = this.rocks.read(keys);
           i = keys.length;
+          elapsed = this.now() - started;
         } else {
           out = new Array<Uint8Array | undefined>(keys.length);
           const getSync = db.getSync as (key: Uint8Array) => Uint8Array | undefined;
           while (i < keys.length) {
             out[i] = getSync.call(db, keys[i] as Uint8Array);
             i++;
-            if (this.now() - started > this.syncReadSlowMs) break;
+            elapsed = this.now() - started;
+            if (elapsed > this.syncReadSlowMs) break;
           }
         }
       } catch (err) {
         return storageError('getMany')(err);
       }
-      if (i === keys.length && this.now() - started <= this.syncReadSlowMs) {
+      if (elapsed <= this.syncReadSlowMs) {
         this.slowInARow = 0;
         return out;
       }
       this.reads.slowSyncCalls++;
       if (++this.slowInARow >= storeSyncReadSlowInARow) {
         this.slowInARow = 0;
-        this.asyncReadsUntil = this.now() + storeSyncReadBackoffMs;
+        this.asyncReadsUntil = started + elapsed + storeSyncReadBackoffMs;
       }
       if (i === keys.length) return out;
       const rest = await this.readAsync(db, keys.slice(i));
