@@ -126,7 +126,7 @@
 export { compareBytes } from './engine.js';
 export type { BatchOptions, Engine, EngineName, EngineOp, EngineRange } from './engine.js';
 export { MemoryBacking, MemoryEngine } from './memory.js';
-export { LevelEngine } from './level.js';
+export { LevelEngine, levelOpenOptions } from './level.js';
 export type { LevelEngineOptions } from './level.js';
 export { decodeObject, encodeObject, decodeHint, encodeHint, FORMAT_HINT, FORMAT_OBJECT } from './codec.js';
 export type { CodecContext, HintRecord } from './codec.js';
