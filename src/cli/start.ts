@@ -11,6 +11,7 @@ import {
   hostDefault,
   maxValueBytesDefault,
   memorySoftLimitBytes as memorySoftLimitBytesDefault,
+  storeCacheEntriesLimit,
   nDefault,
   nMax,
   partitionsDefault,
@@ -207,6 +208,16 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     memorySoftLimitBytes = Number(memoryRaw) * 1024 * 1024;
   }
 
+  // Also not a flag: the store's read cache is off by default (see storeCacheEntriesMax).
+  let cacheEntriesMax: number | undefined;
+  const cacheRaw = env['SHOAL_READ_CACHE_ENTRIES']?.trim();
+  if (cacheRaw !== undefined && cacheRaw !== '') {
+    if (!/^\d{1,7}$/.test(cacheRaw) || Number(cacheRaw) > storeCacheEntriesLimit) {
+      throw usageError(`SHOAL_READ_CACHE_ENTRIES must be a whole number of objects from 0 (no cache) to ${storeCacheEntriesLimit} (got '${cacheRaw}')`);
+    }
+    cacheEntriesMax = Number(cacheRaw);
+  }
+
   return {
     id,
     host,
@@ -227,6 +238,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     allowedOrigins,
     ...(tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs }),
     memorySoftLimitBytes,
+    ...(cacheEntriesMax === undefined ? {} : { cacheEntriesMax }),
   };
 }
 

@@ -4,12 +4,25 @@
  */
 
 /**
- * Objects kept in the decoded read cache. Replica reads cluster on recently written keys
- * (read-after-write, read repair, the read half of every update), so a few thousand hot
- * objects save most engine reads and CBOR decodes; 10k objects of ~1 KiB is ~10 MiB. When
- * full, the least recently used object is dropped (never an error).
+ * Objects kept in the decoded read cache by default: none, as Cassandra ships its row
+ * cache off. The cache is there (`ObjectStore`'s `cacheEntriesMax`; a node's
+ * `SHOAL_READ_CACHE_ENTRIES`) for hot keys read far more often than they are written,
+ * but on a node under load it cost more than it saved, in every workload we measured
+ * (2026-11-27, 3 nodes, 100,000 keys of 1 KiB, 64 in flight, fresh clusters interleaved,
+ * docs/performance.md fifth pass): with 10,000 objects, puts 20-23% and gets 16-34% slower
+ * than with none, uniform and zipf alike, and p99 half again as long. A cache hit saves a
+ * LevelDB read of a few microseconds (synchronous for small batches, see
+ * storeSyncReadKeysMax), but every write puts its object in the cache, and the cached
+ * objects cost the process ~48 MB resident for ~12 MB of accounted bytes (decoded
+ * objects, value buffers allocated one by one, views that keep received frames alive).
+ * That pushed a node past 90% of its soft memory limit, where V8 collects its old
+ * generation ten times as often (src/node/memory.ts). At 1,000 objects the loss was still
+ * 12-15%.
  */
-export const storeCacheEntriesMax = 10_000;
+export const storeCacheEntriesMax = 0;
+
+/** The largest read cache a node's SHOAL_READ_CACHE_ENTRIES may ask for, objects (its bytes stay bounded by storeCacheBytesMax). */
+export const storeCacheEntriesLimit = 1_000_000;
 
 /**
  * Bytes of encoded objects the read cache may hold. Values may be 1 MiB each, so an

@@ -42,7 +42,11 @@ export interface RunningNode {
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const log = createLogger({ node: options.id });
   const env = realEnv({ clockOffsetMs: options.clockOffsetMs });
-  const store = new ObjectStore(createEngine(options.engine, options.dataDir), { sync: options.sync, random: env.random });
+  const store = new ObjectStore(createEngine(options.engine, options.dataDir), {
+    sync: options.sync,
+    random: env.random,
+    ...(options.cacheEntriesMax === undefined ? {} : { cacheEntriesMax: options.cacheEntriesMax }),
+  });
   await store.open();
   const transport = new WsTransport({
     self: options.id,

@@ -36,4 +36,6 @@ export interface NodeOptions {
    * 0 = off. It tunes V8 process-wide, so only one node per process may set it.
    */
   memorySoftLimitBytes?: number;
+  /** Objects in the store's read cache (undefined = storeCacheEntriesMax, 0 = no cache). */
+  cacheEntriesMax?: number;
 }

@@ -79,6 +79,8 @@ describe('parseStartArgs: every flag', () => {
     ['SHOAL_MEMORY_SOFT_LIMIT_MB', [], { memorySoftLimitBytes: 512 * 1024 * 1024 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: ' 512 ' }],
     ['SHOAL_MEMORY_SOFT_LIMIT_MB=0 turns it off', [], { memorySoftLimitBytes: 0 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0' }],
     ['empty SHOAL_MEMORY_SOFT_LIMIT_MB is the default', [], { memorySoftLimitBytes: 256 * 1024 * 1024 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: '' }],
+    ['SHOAL_READ_CACHE_ENTRIES', [], { cacheEntriesMax: 5000 }, { SHOAL_READ_CACHE_ENTRIES: ' 5000 ' }],
+    ['SHOAL_READ_CACHE_ENTRIES=0 is no cache', [], { cacheEntriesMax: 0 }, { SHOAL_READ_CACHE_ENTRIES: '0' }],
   ];
   for (const [name, argv, expected, env] of cases) {
     it(name, () => {
@@ -109,6 +111,9 @@ describe('parseStartArgs: validation errors', () => {
     ['SHOAL_MEMORY_SOFT_LIMIT_MB negative', [], /SHOAL_MEMORY_SOFT_LIMIT_MB must be/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '-1' }],
     ['SHOAL_MEMORY_SOFT_LIMIT_MB fractional', [], /SHOAL_MEMORY_SOFT_LIMIT_MB must be/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '1.5' }],
     ['SHOAL_MEMORY_SOFT_LIMIT_MB too big', [], /from 0 \(off\) to 1048576/, { SHOAL_MEMORY_SOFT_LIMIT_MB: '2000000' }],
+    ['SHOAL_READ_CACHE_ENTRIES not a number', [], /SHOAL_READ_CACHE_ENTRIES must be a whole number of objects/, { SHOAL_READ_CACHE_ENTRIES: '10k' }],
+    ['SHOAL_READ_CACHE_ENTRIES negative', [], /SHOAL_READ_CACHE_ENTRIES must be/, { SHOAL_READ_CACHE_ENTRIES: '-1' }],
+    ['SHOAL_READ_CACHE_ENTRIES too big', [], /from 0 \(no cache\) to 1000000/, { SHOAL_READ_CACHE_ENTRIES: '2000000' }],
     ['--n 0', ['--n', '0'], /--n must be between 1 and 15/],
     ['--n too big', ['--n', '99'], /--n must be between 1 and 15/],
     ['--r above n', ['--n', '3', '--r', '4'], /--r must be between 1 and 3/],

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseStartArgs } from '../../src/cli/index.js';
+import { startNode, type RunningNode } from '../../src/node/index.js';
+
+/**
+ * The store's read cache is off in a node by default (src/config/store.ts says why) and
+ * SHOAL_READ_CACHE_ENTRIES turns it on: the setting must reach the node's store, which
+ * /metrics shows (cached objects, hits).
+ */
+describe('read cache: off by default, SHOAL_READ_CACHE_ENTRIES turns it on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-read-cache-'));
+  const running: RunningNode[] = [];
+  afterAll(async () => {
+    for (const n of running) await n.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (id: string, env: Record<string, string>): Promise<RunningNode> => {
+    // No soft memory limit: it would steer this test process's V8 heap.
+    const options = parseStartArgs(['--id', id, '--port', '0', '--data', join(dir, id), '--n', '1', '--r', '1', '--w', '1'], { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, dir);
+    const node = await startNode(options);
+    running.push(node);
+    return node;
+  };
+  const metric = async (node: RunningNode, name: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (line === undefined) throw new Error(`metric ${name} missing`);
+    return Number(line.split(' ')[1]);
+  };
+  /** Writes a key (polling until the new node takes writes), then reads it twice through the node's HTTP API. */
+  const writeAndRead = async (node: RunningNode): Promise<void> => {
+    const url = `http://127.0.0.1:${node.port}/v1/kv/cached-key`;
+    const deadline = Date.now() + 15_000;
+    let status = 0;
+    while ((status = (await fetch(url, { method: 'PUT', body: 'v' })).status) === 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(204);
+    for (let i = 0; i < 2; i++) expect(await (await fetch(url)).text()).toBe('v');
+  };
+
+  it('caches nothing by default', async () => {
+    const node = await start('plain', {});
+    await writeAndRead(node);
+    expect(await metric(node, 'shoal_store_cache_entries')).toBe(0);
+    expect(await metric(node, 'shoal_store_cache_hits_total')).toBe(0);
+  }, 30_000);
+
+  it('caches written and read objects when asked to', async () => {
+    const node = await start('cached', { SHOAL_READ_CACHE_ENTRIES: '100' });
+    await writeAndRead(node);
+    expect(await metric(node, 'shoal_store_cache_entries')).toBeGreaterThanOrEqual(1);
+    expect(await metric(node, 'shoal_store_cache_hits_total')).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+});
