@@ -9,15 +9,15 @@
  * `SHOAL_READ_CACHE_ENTRIES`) for hot keys read far more often than they are written,
  * but on a node under load it cost more than it saved, in every workload we measured
  * (2026-11-27, 3 nodes, 100,000 keys of 1 KiB, 64 in flight, fresh clusters interleaved,
- * docs/performance.md fifth pass): with 10,000 objects, puts 20-23% and gets 16-34% slower
- * than with none, uniform and zipf alike, and p99 half again as long. A cache hit saves a
+ * docs/performance.md fifth pass): with none, puts were 22-29% and gets 16-34% faster than
+ * with 10,000 objects, uniform and zipf alike, and p99 a third shorter. A cache hit saves a
  * LevelDB read of a few microseconds (synchronous for small batches, see
  * storeSyncReadKeysMax), but every write puts its object in the cache, and the cached
  * objects cost the process ~48 MB resident for ~12 MB of accounted bytes (decoded
  * objects, value buffers allocated one by one, views that keep received frames alive).
  * That pushed a node past 90% of its soft memory limit, where V8 collects its old
- * generation ten times as often (src/node/memory.ts). At 1,000 objects the loss was still
- * 12-15%.
+ * generation ten times as often (src/node/memory.ts). Against 1,000 or 2,000 objects, none
+ * was still 11-18% faster.
  */
 export const storeCacheEntriesMax = 0;
 
