@@ -13,8 +13,9 @@
  * with 10,000 objects, uniform and zipf alike, and p99 a third shorter. A cache hit saves a
  * LevelDB read of a few microseconds (synchronous for small batches, see
  * storeSyncReadKeysMax), but every write puts its object in the cache, and the cached
- * objects cost the process ~48 MB resident for ~12 MB of accounted bytes (decoded
- * objects, value buffers allocated one by one, views that keep received frames alive).
+ * objects cost the process ~48 MB resident for ~12 MB of accounted bytes (likely: the
+ * decoded objects, value buffers allocated one by one, views into received network chunks
+ * that keep whole chunks alive).
  * That pushed a node past 90% of its soft memory limit, where V8 collects its old
  * generation ten times as often (src/node/memory.ts). Against 1,000 or 2,000 objects, none
  * was still 11-18% faster.
