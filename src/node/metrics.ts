@@ -403,7 +403,7 @@ export class NodeMetrics {
         },
       });
     };
-    store('shoal_store_cache_entries', 'Objects in the store read cache.', 'cacheEntries');
+    store('shoal_store_cache_entries', 'Objects in the store read cache (off, 0, unless SHOAL_READ_CACHE_ENTRIES is set).', 'cacheEntries');
     store('shoal_store_cache_bytes', 'Bytes held by the store read cache.', 'cacheBytes');
     store('shoal_store_queued_operations', 'Store operations waiting for or inside the current group commit.', 'queued');
     store('shoal_store_hints_pending', 'Hints in the store, all targets together.', 'hintsPending');
