@@ -11,13 +11,13 @@ import {
   hostDefault,
   maxValueBytesDefault,
   memorySoftLimitBytes as memorySoftLimitBytesDefault,
-  storeCacheEntriesLimit,
   nDefault,
   nMax,
   partitionsDefault,
   partitionsMax,
   portDefault,
   rDefault,
+  storeCacheEntriesLimit,
   wDefault,
 } from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
