@@ -144,10 +144,19 @@ describe('encodeContext / decodeContext', () => {
     ['indefinite-length array', raw(Uint8Array.from([0x9f, 0x61, 0x61, 0x01, 0xff]))],
     ['deeply nested arrays', raw(Uint8Array.from([...new Array<number>(5000).fill(0x81), 0x80]))],
     ['id longer than 256 bytes', rawOf(['x'.repeat(257), 1])],
+    ['id of 86 three-byte characters (258 bytes)', rawOf(['\u20ac'.repeat(86), 1])],
+    ['id of 65 four-byte characters (260 bytes in 130 UTF-16 units)', rawOf(['\u{1F600}'.repeat(65), 1])],
     ['too many entries', rawOf(Array.from({ length: contextEntriesMax + 1 }, (_, i) => [`n${String(i).padStart(4, '0')}`, 1]).flat())],
     ['too long', 'A'.repeat(contextTokenBytesMax + 1)],
   ])('refuses %s', (_label, token) => {
     expect(rejects(token)).toMatch(/^context token: /);
+  });
+
+  it('accepts ids of exactly 256 bytes of UTF-8, however many characters that is', () => {
+    // Sizes around where the check stops encoding short ids (85 UTF-16 units and fewer).
+    for (const id of ['x'.repeat(256), '\u20ac'.repeat(85) + 'x', '\u{1F600}'.repeat(64), 'x'.repeat(85)]) {
+      expect(decodeContext(encodeContext([[id, 1]]))).toEqual([[id, 1]]);
+    }
   });
 
   it('accepts the largest context allowed', () => {
