@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { parseStartArgs } from '../../src/cli/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../src/node/index.js';
+import { inProcessNodes } from './helpers.js';
 
 /**
  * The store's read cache is off in a node by default (src/config/store.ts says why) and
@@ -11,19 +8,10 @@ import { startNode, type RunningNode } from '../../src/node/index.js';
  * /metrics shows (cached objects, hits).
  */
 describe('read cache: off by default, SHOAL_READ_CACHE_ENTRIES turns it on', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-read-cache-'));
-  const running: RunningNode[] = [];
-  afterAll(async () => {
-    for (const n of running) await n.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (id: string, env: Record<string, string>): Promise<RunningNode> => {
-    // No soft memory limit: it would steer this test process's V8 heap.
-    const options = parseStartArgs(['--id', id, '--port', '0', '--data', join(dir, id), '--n', '1', '--r', '1', '--w', '1'], { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, dir);
-    const node = await startNode(options);
-    running.push(node);
-    return node;
-  };
+  const nodes = inProcessNodes('shoal-read-cache-');
+  // No soft memory limit: it would steer this test process's V8 heap.
+  const start = (id: string, env: Record<string, string>): Promise<RunningNode> =>
+    nodes.start(id, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, ['--r', '1', '--w', '1']);
   const metric = async (node: RunningNode, name: string): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
