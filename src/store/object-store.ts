@@ -133,7 +133,7 @@ export interface StoreStats {
   engineReadsSync: number;
   /** Engine read calls made on the engine's thread pool. */
   engineReadsAsync: number;
-  /** Synchronous engine reads that were slow, each moving reads to the thread pool for a while. */
+  /** Synchronous engine reads that ran past storeSyncReadSlowMs (their remaining keys went to the thread pool; storeSyncReadSlowInARow in a row send every read there for a while). */
   engineReadsSlowSync: number;
 }
 
