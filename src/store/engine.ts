@@ -28,6 +28,14 @@ export interface BatchOptions {
 
 export type EngineName = 'memory' | 'classic-level' | 'rocksdb';
 
+/** How an engine's reads went: synchronously on the event loop, or on a thread pool. */
+export interface EngineReadStats {
+  readonly syncCalls: number;
+  readonly asyncCalls: number;
+  /** Synchronous batches that ran past the slow threshold (several in a row start a backoff). */
+  readonly slowSyncCalls: number;
+}
+
 export interface Engine {
   readonly name: EngineName;
   /**
@@ -37,11 +45,8 @@ export interface Engine {
    * of allocating one per commit. Absent means false (MemoryEngine keeps the views).
    */
   readonly batchCopies?: boolean;
-  /**
-   * How many read calls ran synchronously on the event loop and how many on a thread
-   * pool, and how many synchronous ones were slow (LevelEngine; absent elsewhere).
-   */
-  readonly readStats?: { readonly syncCalls: number; readonly asyncCalls: number; readonly slowSyncCalls: number };
+  /** How the engine's reads reached its library (LevelEngine; absent elsewhere). */
+  readonly readStats?: EngineReadStats;
   /** Opens (creating if missing). Failure is ShoalError('STORAGE') with the reason. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -130,7 +130,7 @@
  * reached the engine. The backing survives the engine, and a new engine reopens it.
  */
 export { compareBytes } from './engine.js';
-export type { BatchOptions, Engine, EngineName, EngineOp, EngineRange } from './engine.js';
+export type { BatchOptions, Engine, EngineName, EngineOp, EngineRange, EngineReadStats } from './engine.js';
 export { MemoryBacking, MemoryEngine } from './memory.js';
 export { LevelEngine, levelOpenOptions } from './level.js';
 export type { LevelEngineOptions } from './level.js';

@@ -14,7 +14,7 @@ import {
   storeSyncReadSlowMs,
   storeWriteBufferBytes,
 } from '../config/index.js';
-import type { BatchOptions, Engine, EngineOp, EngineRange } from './engine.js';
+import type { BatchOptions, Engine, EngineOp, EngineRange, EngineReadStats } from './engine.js';
 
 /**
  * The options a LevelEngine opens its library with. Exported so that benchmarks compare
@@ -78,14 +78,6 @@ export interface LevelEngineOptions {
   readonly now?: () => number;
 }
 
-/** How the engine's reads went: synchronously on the event loop, or on the thread pool. */
-export interface LevelReadStats {
-  readonly syncCalls: number;
-  readonly asyncCalls: number;
-  /** Synchronous batches that ran past the slow threshold (several in a row start a backoff). */
-  readonly slowSyncCalls: number;
-}
-
 /**
  * One adapter over both abstract-level engines. Keys and values use the 'view' encoding,
  * so Uint8Arrays go in and come out without copies or string conversions.
@@ -126,7 +118,7 @@ export class LevelEngine implements Engine {
     this.now = options.now ?? (() => performance.now());
   }
 
-  get readStats(): LevelReadStats {
+  get readStats(): EngineReadStats {
     return { ...this.reads };
   }
 
