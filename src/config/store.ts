@@ -15,10 +15,9 @@
  * storeSyncReadKeysMax), but every write puts its object in the cache, and the cached
  * objects cost the process ~48 MB resident for ~12 MB of accounted bytes (likely: the
  * decoded objects, value buffers allocated one by one, views into received network chunks
- * that keep whole chunks alive).
- * That pushed a node past 90% of its soft memory limit, where V8 collects its old
- * generation ten times as often (src/node/memory.ts). Against 1,000 or 2,000 objects, none
- * was still 11-18% faster.
+ * that keep whole chunks alive). That pushed a node past 90% of its soft memory limit,
+ * where V8 collects its old generation ten times as often (src/node/memory.ts). Against
+ * 1,000 or 2,000 objects, none was still 11-18% faster.
  */
 export const storeCacheEntriesMax = 0;
 
@@ -59,8 +58,9 @@ export const storeWriteBufferBytes = 16 * 1024 * 1024;
  * `getSync` per key, RocksDB's MultiGet for the batch), instead of as one `getMany` on
  * libuv's thread pool. A LevelDB read of a key whose block is cached or in the page cache
  * takes a few microseconds, while the hop to the thread pool and back costs a wake-up and
- * a context switch of the main thread on a busy machine. Measured on a 3-node cluster with 100,000 keys of 1 KiB (64 in flight,
- * three interleaved pairs of fresh clusters, medians): gets 8,535 against 7,817 ops/s and
+ * a context switch of the main thread on a busy machine. Measured on a 3-node cluster
+ * with 100,000 keys of 1 KiB (64 in flight, three interleaved pairs of fresh clusters,
+ * medians): gets 8,535 against 7,817 ops/s and
  * 194 against 215 µs of node CPU per get, p50 5.3 against 6.0 ms; puts 3-6% faster.
  * 128 keys of ~5 µs each hold the loop under a millisecond; a larger batch of misses goes
  * to the thread pool as before (and see storeSyncReadSlowMs for reads that turn slow).
