@@ -21,7 +21,11 @@
  */
 export const storeCacheEntriesMax = 0;
 
-/** The largest read cache a node's SHOAL_READ_CACHE_ENTRIES may ask for, objects (its bytes stay bounded by storeCacheBytesMax). */
+/**
+ * The largest read cache a node's SHOAL_READ_CACHE_ENTRIES may ask for, objects. Past any
+ * useful size: the cache's bytes stay bounded by storeCacheBytesMax (64 MiB), which a
+ * million objects of even 100 bytes would fill; a larger number is a typo, refused at start.
+ */
 export const storeCacheEntriesLimit = 1_000_000;
 
 /**
