@@ -3,7 +3,7 @@
  * tests of the API use a fake. Quorum forms (`one`, `quorum`, `all`, 1..N) are parsed by
  * the API into numbers before they reach the node.
  */
-import type { Sibling } from '../vclock/types.js';
+import type { DVVSet, Sibling } from '../vclock/types.js';
 
 export interface ReadResult {
   /** Live sibling values (tombstones removed), in a deterministic order. Empty when nothing is live. */
@@ -66,10 +66,15 @@ export interface KvService {
   /** Writes a tombstone superseding what `context` covers. */
   del(key: string, options: WriteOptions): Promise<WriteResult>;
   local(key: string): Promise<LocalCopy | undefined>;
+  /**
+   * This node's whole stored object for a key (`lget` on /v1/ws, the SDK's direct reads);
+   * UNAVAILABLE unless this node is one of the key's N primary owners.
+   */
+  ownCopy(key: string): Promise<DVVSet | undefined>;
   status(): StatusView;
   ring(): RingView;
   /** Ring and members for SDK routing (`ring` on /v1/ws). */
-  routing(): { q: number; n: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> };
+  routing(): { q: number; n: number; r?: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> };
   /** Starts a graceful leave (POST /v1/admin/leave). */
   leave(): Promise<void>;
 }

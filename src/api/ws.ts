@@ -21,6 +21,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ShoalError, isShoalError } from '../errors/index.js';
+import { toWire } from '../vclock/index.js';
 import { createClientCodec, frameLimits, type ClientCodec } from '../wire/index.js';
 import type { ClientRequest, ClientResponse } from '../wire/index.js';
 import { WS_PROTOCOL, isAuthorized, originAllowed } from './auth.js';
@@ -267,7 +268,19 @@ export class ClientWsEndpoint {
     switch (msg.t) {
       case 'ring': {
         const r = service.routing();
-        return { t: 'ring_ok', id: msg.id, q: r.q, n: r.n, o: [...r.owners], m: r.members.map((m) => ({ id: m.id, addr: m.addr })) };
+        return {
+          t: 'ring_ok',
+          id: msg.id,
+          q: r.q,
+          n: r.n,
+          o: [...r.owners],
+          m: r.members.map((m) => ({ id: m.id, addr: m.addr })),
+          ...(r.r === undefined ? {} : { r: r.r }),
+        };
+      }
+      case 'lget': {
+        const obj = await service.ownCopy(checkKey(msg.k));
+        return { t: 'lget_ok', id: msg.id, o: obj === undefined ? null : toWire(obj) };
       }
       case 'get': {
         const key = checkKey(msg.k);

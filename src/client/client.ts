@@ -14,16 +14,21 @@ import {
   clientTimeoutMsDefault,
   clientTimeoutMsMax,
   clientCloseWaitMs,
+  clientDirectReadTimeoutMs,
   keyBytesMax,
+  readRepairChance,
   maxValueBytesDefault,
   nMax,
 } from '../config/index.js';
 import { RealClock, RealRandom, RealTimers, type Clock, type Random, type TimerHandle, type Timers } from '../env/index.js';
 import { ShoalError, codeFromWire } from '../errors/index.js';
 import { partitionOf } from '../ring/index.js';
+import * as vc from '../vclock/index.js';
+import type { DVVSet } from '../vclock/index.js';
 import { createClientCodec } from '../wire/index.js';
-import type { ClientRequest, ClientResponse } from '../wire/index.js';
+import type { ClientRequest, ClientResponse, DVVSetWire } from '../wire/index.js';
 import type {
+  ClientStats,
   ConnectOptions,
   DeleteOptions,
   GetOptions,
@@ -79,6 +84,11 @@ interface Pending {
   readonly resolve: (res: ClientResponse) => void;
   readonly reject: (err: ShoalError) => void;
   readonly timer: TimerHandle;
+  /**
+   * A direct read goes to this connection and nowhere else: if it is not open, or drops,
+   * the request fails (and its get goes through a coordinator).
+   */
+  readonly target: Connection | undefined;
   /** The connection it was sent on; null while it waits for one. */
   conn: Connection | null;
   retries: number;
@@ -217,6 +227,10 @@ export class ShoalClient {
   private readonly timeoutMs: number;
   private readonly maxValueBytes: number;
   private readonly routing: boolean;
+  private readonly directReads: boolean;
+  /** Rotates which R of a key's owners a direct read asks, so reads spread over all N. */
+  private directTurn = 0;
+  private readonly counts: ClientStats = { directReads: 0, directFallbacks: 0 };
   private readonly resolver: Resolver;
   private readonly r: Quorum | undefined;
   private readonly w: Quorum | undefined;
@@ -232,6 +246,7 @@ export class ShoalClient {
     this.timeoutMs = checkTimeout(options.timeoutMs, clientTimeoutMsDefault);
     this.maxValueBytes = options.maxValueBytes ?? maxValueBytesDefault;
     this.routing = options.routing ?? true;
+    this.directReads = this.routing && (options.directReads ?? true);
     this.resolver = options.resolver ?? resolveByGreatestBytes;
     this.r = checkQuorum(options.r, 'r');
     this.w = checkQuorum(options.w, 'w');
@@ -286,10 +301,85 @@ export class ShoalClient {
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
     checkKey(key);
     const r = checkQuorum(options.r, 'r') ?? this.r;
-    const tmo = checkTimeout(options.timeoutMs, this.timeoutMs);
+    let tmo = checkTimeout(options.timeoutMs, this.timeoutMs);
+    const targets = this.directTargets(key, r);
+    if (targets !== null) {
+      const started = this.clock.monotonic();
+      const got = await this.directGet(key, targets, Math.max(1, Math.min(clientDirectReadTimeoutMs, Math.floor(tmo / 2))));
+      if (got !== null) {
+        this.counts.directReads++;
+        return got;
+      }
+      this.counts.directFallbacks++;
+      tmo = Math.max(1, tmo - Math.ceil(this.clock.monotonic() - started));
+    }
     const res = await this.request({ t: 'get', k: key, ...(r === undefined ? {} : { r }), tmo }, key, tmo);
     if (res.t !== 'get_ok') throw unexpected(res);
     return { values: res.vals, context: res.ctx, found: res.vals.length > 0 };
+  }
+
+  /** How many gets were direct reads, and how many of those fell back to a coordinator. */
+  stats(): ClientStats {
+    return { ...this.counts };
+  }
+
+  /**
+   * The connections a direct read of `key` asks: R of its N owners, rotating, every one
+   * open. Null when a direct read cannot stand in for a coordinated one: direct reads off,
+   * no ring yet, R unknown (no option and the server did not say), fewer than R owners
+   * connected, or this read drew the read-repair chance (a coordinated read then asks
+   * every replica and repairs the stale, as the server does for its own gets).
+   */
+  private directTargets(key: string, quorum: Quorum | undefined): Connection[] | null {
+    const table = this.table;
+    if (!this.directReads || table === null) return null;
+    const r = quorum === 'one' ? 1 : quorum === 'quorum' ? Math.floor(table.n / 2) + 1 : quorum === 'all' ? table.n : (quorum ?? table.r);
+    if (r === undefined || r < 1 || r > table.n) return null;
+    if (this.random.float() < readRepairChance) return null;
+    const owners = preferredOwners(table, key);
+    if (owners.length < r) return null;
+    const start = this.directTurn++ % owners.length;
+    const out: Connection[] = [];
+    for (let i = 0; i < owners.length && out.length < r; i++) {
+      const addr = this.memberAddr.get(owners[(start + i) % owners.length]!);
+      const c = addr === undefined ? undefined : this.conns.get(addr);
+      if (c !== undefined && c.state === 'open' && c.socket !== null) out.push(c);
+    }
+    return out.length === r ? out : null;
+  }
+
+  /**
+   * Reads each target's own copy (`lget`) and, when they all hold the same versions,
+   * answers from them exactly as a coordinator would from the same replies. Null (the
+   * caller reads through a coordinator) when any target refused, failed or was slow, or
+   * when the copies differ: the coordinator merges them and repairs the stale one.
+   */
+  private async directGet(key: string, targets: Connection[], timeoutMs: number): Promise<GetResult | null> {
+    const replies = await Promise.all(
+      targets.map((c) =>
+        this.request({ t: 'lget', k: key }, key, timeoutMs, c).then(
+          (res) => (res.t === 'lget_ok' ? res.o : undefined),
+          () => undefined,
+        ),
+      ),
+    );
+    let first: DVVSet | undefined;
+    for (const o of replies) {
+      if (o === undefined) return null;
+      let obj: DVVSet;
+      try {
+        obj = o === null ? vc.empty() : vc.fromWire(o as DVVSetWire);
+      } catch {
+        return null;
+      }
+      if (first === undefined) first = obj;
+      else if (!vc.sameVersions(first, obj)) return null;
+    }
+    if (first === undefined) return null;
+    const values: Uint8Array[] = [];
+    for (const s of vc.liveSiblings(first)) if (s.value !== null) values.push(s.value);
+    const context = vc.siblingCount(first) === 0 && first.entries.length === 0 ? null : vc.encodeContext(vc.join(first));
+    return { values, context, found: values.length > 0 };
   }
 
   async put(key: string, value: Uint8Array | string, options: PutOptions = {}): Promise<WriteResult> {
@@ -349,7 +439,13 @@ export class ShoalClient {
     const tmo = checkTimeout(options.timeoutMs, this.timeoutMs);
     const res = await this.request({ t: 'ring' }, undefined, tmo);
     if (res.t !== 'ring_ok') throw unexpected(res);
-    const table: RoutingTable = { partitions: res.q, n: res.n, owners: [...res.o], members: res.m.map((m) => ({ id: m.id, addr: m.addr })) };
+    const table: RoutingTable = {
+      partitions: res.q,
+      n: res.n,
+      owners: [...res.o],
+      members: res.m.map((m) => ({ id: m.id, addr: m.addr })),
+      ...(res.r === undefined ? {} : { r: res.r }),
+    };
     this.adoptTable(table);
     return table;
   }
@@ -396,7 +492,13 @@ export class ShoalClient {
 
   // ------------------------------------------------------------ requests
 
-  private request(body: RequestBody, key: string | undefined, timeoutMs: number): Promise<ClientResponse> {
+  /**
+   * Sends one request. With `target` it goes to that connection only and fails at its
+   * own `timeoutMs` (a direct read: the caller has a fallback); otherwise it goes to the
+   * best open connection, moves on failover, and waits `clientTimeoutGraceMs` past the
+   * timeout for the server's own answer.
+   */
+  private request(body: RequestBody, key: string | undefined, timeoutMs: number, target?: Connection): Promise<ClientResponse> {
     if (this.closed) return Promise.reject(new ShoalError('CLOSED', 'the client is closed'));
     if (this.pending.size >= clientInFlightMax) {
       return Promise.reject(new ShoalError('OVERLOADED', `${clientInFlightMax} requests already in flight on this client`));
@@ -414,8 +516,8 @@ export class ShoalClient {
         if (p === undefined) return;
         const where = p.conn === null ? 'no connection was open' : `sent to ${p.conn.address}`;
         this.finish(p, null, new ShoalError('TIMEOUT', `no answer within ${timeoutMs} ms (${where})`, { details: { maybeApplied: p.conn !== null } }));
-      }, timeoutMs + clientTimeoutGraceMs);
-      const p: Pending = { id, frame, idempotent: body.t === 'get' || body.t === 'ring', key, resolve, reject, timer, conn: null, retries: 0 };
+      }, timeoutMs + (target === undefined ? clientTimeoutGraceMs : 0));
+      const p: Pending = { id, frame, idempotent: body.t === 'get' || body.t === 'ring' || body.t === 'lget', key, resolve, reject, timer, target, conn: null, retries: 0 };
       this.pending.set(id, p);
       this.dispatch(p);
     });
@@ -431,7 +533,11 @@ export class ShoalClient {
 
   /** Sends `p` on the best open connection, or parks it until one opens. */
   private dispatch(p: Pending): void {
-    const conn = this.pick(p.key);
+    const conn = p.target ?? this.pick(p.key);
+    if (p.target !== undefined && (conn === null || conn.state !== 'open' || conn.socket === null)) {
+      this.finish(p, null, new ShoalError('UNAVAILABLE', `${p.target.address} is not connected`));
+      return;
+    }
     if (conn === null || conn.socket === null) {
       this.waiting.push(p);
       return;

@@ -31,6 +31,16 @@
  * table is refreshed every `clientRingRefreshMs`, after a connection drops and after an
  * `unavailable` answer (at most once per `clientRingRefreshMinMs`).
  *
+ * Direct reads (Dynamo §6.4, client-driven coordination). With routing, a `get` reads R
+ * of the key's owners itself (`lget`: each owner's whole stored object) and answers from
+ * them when they hold the same versions, exactly as a coordinator would from the same
+ * replies; it saves one sequential hop and the coordinator's work. Anything else (an
+ * owner refuses because the client's ring is stale, fails, is slow, or the copies
+ * differ) sends an ordinary coordinated `get` with the time left, which reads with the
+ * sloppy quorum and repairs the stale copy; one read in ten goes that way on purpose (the
+ * read-repair chance a coordinator applies to its own reads). docs/protocol.md has the
+ * rules; `directReads: false` turns it off; `stats()` counts both outcomes.
+ *
  * Limits and timeouts. Every request has a client-side deadline: its `timeoutMs` (sent
  * to the server as `tmo`, so the server gives up first and answers `unavailable` with a
  * reason) plus `clientTimeoutGraceMs`; past it the request fails with TIMEOUT. At most
@@ -60,6 +70,7 @@
  */
 export { connect, ShoalClient, resolveByGreatestBytes, preferredOwners, parseEndpoint } from './client.js';
 export type {
+  ClientStats,
   ConnectOptions,
   DeleteOptions,
   GetOptions,

@@ -65,6 +65,12 @@ export interface ConnectOptions {
   maxValueBytes?: number;
   /** Send each key to a connected owner of its partition (default true). */
   routing?: boolean;
+  /**
+   * With routing: read R owners of a key directly and merge their copies here, instead
+   * of asking one node to coordinate the read (default true). Falls back to a
+   * coordinated read whenever the copies differ, an owner refuses or is not connected.
+   */
+  directReads?: boolean;
   /** Injected environment, for tests; defaults are the real ones. */
   clock?: Clock;
   timers?: Timers;
@@ -121,4 +127,14 @@ export interface RoutingTable {
   owners: string[];
   /** Members and their client addresses (`HOST:PORT`). */
   members: Array<{ id: string; addr: string }>;
+  /** The answering node's default read quorum, when it said (direct reads need it). */
+  r?: number;
+}
+
+/** What the client did with its gets (cumulative). */
+export interface ClientStats {
+  /** Gets answered from direct reads of R owners (no coordinator). */
+  directReads: number;
+  /** Gets that tried direct reads and went through a coordinator after all. */
+  directFallbacks: number;
 }

@@ -37,6 +37,15 @@ export const clientInFlightMax = 1_024;
  * cluster cannot bounce one request forever; the request's timeout bounds it too.
  */
 export const clientRetriesMax = 3;
+/**
+ * Longest a direct read (the SDK reading R owners itself, Dynamo's client-driven
+ * coordination) waits for its replies before the get goes through a coordinator instead,
+ * whose speculative retry and sloppy quorum deal with a slow or dead replica. Also at
+ * most half the request's own timeout, so the coordinated read keeps the other half. A
+ * replica answers a direct read from its own storage without asking anyone, so anything
+ * near this is a sick replica, not a slow quorum.
+ */
+export const clientDirectReadTimeoutMs = 250;
 /** First reconnect delay after a connection drops; doubles per failed attempt. */
 export const clientReconnectBaseMs = 100;
 /**

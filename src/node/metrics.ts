@@ -267,6 +267,7 @@ export class NodeMetrics {
         }
       },
       local: (key) => inner.local(key),
+      ownCopy: (key) => inner.ownCopy(key),
       status: () => inner.status(),
       ring: () => inner.ring(),
       routing: () => inner.routing(),
@@ -305,6 +306,7 @@ export class NodeMetrics {
       });
     };
     counter('shoal_coordinated_gets_total', 'Gets this node coordinated (including ones that failed).', (c) => c['gets']);
+    counter('shoal_direct_reads_total', "Direct reads of this node's own copy by the SDK, which coordinates those gets itself (including refused ones).", (c) => c['directReads']);
     counter('shoal_coordinated_puts_total', 'Puts this node coordinated (including ones that failed).', (c) => c['puts']);
     counter('shoal_coordinated_deletes_total', 'Deletes this node coordinated (including ones that failed).', (c) => c['deletes']);
     counter('shoal_forwards_total', 'Requests this node forwarded to another coordinator.', (c) => c['forwards']);

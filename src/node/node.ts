@@ -104,17 +104,7 @@ export interface KeyExplain {
  * The same class runs in production (ws transport, classic-level) and in the simulator
  * (memory transport and store, simulated clock): everything it touches comes in `deps`.
  */
-/**
- * Whether two copies of a key hold the same versions: each has seen every dot the other
- * has (and so, dots being unique, holds the same values). Read repair compares with this,
- * not vc.equals, whose per-entry timestamps are local bookkeeping that may differ between
- * replicas holding the same versions (each such pair used to cost one needless repair write).
- */
 function noop(): void {}
-
-function sameVersions(a: DVVSet, b: DVVSet): boolean {
-  return a.anon.length === b.anon.length && vc.lessOrEqual(a, b) && vc.lessOrEqual(b, a);
-}
 
 export class ShoalNode implements KvService {
   readonly id: string;
@@ -161,6 +151,7 @@ export class ShoalNode implements KvService {
   private releasing = false;
   readonly counters = {
     gets: 0,
+    directReads: 0,
     puts: 0,
     deletes: 0,
     forwards: 0,
@@ -843,7 +834,7 @@ export class ShoalNode implements KvService {
       .map((t) => t.node)
       .sort((a, b) => (a === this.id ? -1 : b === this.id ? 1 : this.health.latency(a) - this.health.latency(b)));
     const contactAll = this.env.random.float() < cfg.readRepairChance;
-    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: this.merge, equals: sameVersions, empty: vc.empty }, contactAll);
+    const quorum = new ReadQuorum<DVVSet>(nodes, r, { merge: this.merge, equals: vc.sameVersions, empty: vc.empty }, contactAll);
     this.inFlight++;
     const started = this.now();
     try {
@@ -936,6 +927,24 @@ export class ShoalNode implements KvService {
         );
       }
     }
+  }
+
+  /**
+   * A direct read from the SDK (Dynamo's client-driven coordination, §6.4): this node's
+   * whole stored object, answered only while this node is one of the key's N primaries in
+   * its own view of the ring. A client whose ring is stale, or that asks a fallback, gets
+   * UNAVAILABLE and reads through a coordinator instead, so a direct read never sees less
+   * than a coordinated read of the primaries would.
+   */
+  async ownCopy(key: string): Promise<DVVSet | undefined> {
+    checkKey(key);
+    this.admit();
+    this.counters.directReads++;
+    const partition = this.partitionOfKey(key);
+    if (!this.ringIx().preferenceList(partition).primaries.includes(this.id)) {
+      throw new ShoalError('UNAVAILABLE', `${this.id} is not a primary owner of this key`);
+    }
+    return this.store.get(partition, key);
   }
 
   async local(key: string): Promise<LocalCopy | undefined> {
@@ -1159,11 +1168,12 @@ export class ShoalNode implements KvService {
     };
   }
 
-  routing(): { q: number; n: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> } {
+  routing(): { q: number; n: number; r: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> } {
     const ring = this.ringIndex?.ring;
     return {
       q: this.partitions,
       n: this.n,
+      r: this.r,
       owners: ring ? ring.owners : [],
       members: this.gossip.members().map((m) => ({ id: m.id, addr: m.address })),
     };

@@ -70,6 +70,7 @@ export {
   siblingBytes,
   equals,
   lessOrEqual,
+  sameVersions,
   descends,
   compareIds,
 } from './dvvset.js';

@@ -167,8 +167,15 @@ export interface ClientPutMsg {
 export interface ClientDelMsg { t: 'del'; id: number; k: string; ctx?: string; w?: number | 'one' | 'quorum' | 'all'; tmo?: number }
 /** Asks for the ring and members, so the SDK can send each key to one of its owners. */
 export interface ClientRingMsg { t: 'ring'; id: number }
+/**
+ * A direct read (Dynamo's client-driven coordination): this node's own copy of a key, which
+ * it answers only while it is one of the key's N primary owners (else `unavailable`). The
+ * SDK sends it to R owners at once and merges their answers itself, saving the
+ * coordinator's hop; see src/client.
+ */
+export interface ClientLocalGetMsg { t: 'lget'; id: number; k: string }
 
-export type ClientRequest = ClientGetMsg | ClientPutMsg | ClientDelMsg | ClientRingMsg;
+export type ClientRequest = ClientGetMsg | ClientPutMsg | ClientDelMsg | ClientRingMsg | ClientLocalGetMsg;
 
 /** Read answer: live sibling values (empty when not found or deleted) and the context token. */
 export interface ClientGetOkMsg { t: 'get_ok'; id: number; vals: Uint8Array[]; ctx: string | null }
@@ -183,8 +190,12 @@ export interface ClientRingOkMsg {
   o: string[];
   /** Members and their client addresses. */
   m: Array<{ id: string; addr: string }>;
+  /** The node's default read quorum (its `--r`), for direct reads without an explicit r. */
+  r?: number;
 }
+/** Answer to `lget`: the node's whole stored object (siblings with their dots, tombstones too), or null. */
+export interface ClientLocalGetOkMsg { t: 'lget_ok'; id: number; o: DVVSetWire | null }
 /** Error answer: `code` is the lowercase wire code (`bad_request`, `unavailable`, ...). */
 export interface ClientErrorMsg { t: 'err'; id: number; code: string; msg: string }
 
-export type ClientResponse = ClientGetOkMsg | ClientPutOkMsg | ClientRingOkMsg | ClientErrorMsg;
+export type ClientResponse = ClientGetOkMsg | ClientPutOkMsg | ClientRingOkMsg | ClientLocalGetOkMsg | ClientErrorMsg;

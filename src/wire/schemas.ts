@@ -164,6 +164,7 @@ export function createSchemas(maxValueBytes: number): Schemas {
     put: obj({ t: lit('put'), id: reqId, k: key(), v: value, ctx: opt(ctxToken()), w: opt(quorum()), tmo: opt(timeoutMs()) }),
     del: obj({ t: lit('del'), id: reqId, k: key(), ctx: opt(ctxToken()), w: opt(quorum()), tmo: opt(timeoutMs()) }),
     ring: obj({ t: lit('ring'), id: reqId }),
+    lget: obj({ t: lit('lget'), id: reqId, k: key() }),
   });
 
   const clientResponse = tagged<ClientResponse>({
@@ -176,7 +177,9 @@ export function createSchemas(maxValueBytes: number): Schemas {
       n: uint({ min: 1, max: nMax }),
       o: arr(nodeId(), partitionsMax),
       m: arr(obj({ id: nodeId(), addr: str(wireAddrBytesMax, { min: 1 }) }), wireMembersMax),
+      r: opt(uint({ min: 1, max: nMax })),
     }),
+    lget_ok: obj({ t: lit('lget_ok'), id: reqId, o: nullable(o) }),
     err: obj({
       t: lit('err'),
       id: reqId,

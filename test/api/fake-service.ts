@@ -7,7 +7,7 @@
  */
 import { ShoalError } from '../../src/errors/index.js';
 import type { KvService, LocalCopy, ReadOptions, ReadResult, RingView, StatusView, WriteOptions, WriteResult } from '../../src/api/index.js';
-import type { Sibling } from '../../src/vclock/types.js';
+import type { DVVSet, Sibling } from '../../src/vclock/types.js';
 
 interface Obj {
   siblings: Sibling[];
@@ -15,7 +15,7 @@ interface Obj {
 }
 
 export interface Call {
-  op: 'get' | 'put' | 'del' | 'local' | 'leave';
+  op: 'get' | 'put' | 'del' | 'local' | 'own' | 'leave';
   key?: string;
   options?: ReadOptions | WriteOptions;
   value?: Uint8Array;
@@ -117,6 +117,14 @@ export class FakeService implements KvService {
     return { siblings: o.siblings, context: `v${o.version}`, tombstone: o.siblings.every((s) => s.value === null) };
   }
 
+  /** The key as one DVVSet entry of actor `n1` (its siblings newest first); failNext applies. */
+  async ownCopy(key: string): Promise<DVVSet | undefined> {
+    await this.enter({ op: 'own', key });
+    const o = this.data.get(key);
+    if (o === undefined) return undefined;
+    return { entries: [{ id: 'n1', n: o.version, ts: 0, values: [...o.siblings].reverse() }], anon: [] };
+  }
+
   status(): StatusView {
     return { node: 'n1', n: this.n, partitions: this.partitions, members: [{ id: 'n1', address: '127.0.0.1:1', status: 'up' }], hints: { pending: 0 } };
   }
@@ -125,8 +133,8 @@ export class FakeService implements KvService {
     return { partitions: [{ id: 0, owners: ['n1', 'n2', 'n3'] }] };
   }
 
-  routing(): { q: number; n: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> } {
-    return { q: this.partitions, n: this.n, owners: ['n1', 'n2'], members: [{ id: 'n1', addr: '127.0.0.1:1' }] };
+  routing(): { q: number; n: number; r: number; owners: readonly string[]; members: ReadonlyArray<{ id: string; addr: string }> } {
+    return { q: this.partitions, n: this.n, r: 2, owners: ['n1', 'n2'], members: [{ id: 'n1', addr: '127.0.0.1:1' }] };
   }
 
   async leave(): Promise<void> {

@@ -97,7 +97,27 @@ describe('/v1/ws requests', () => {
   it('answers ring from the node routing view', async () => {
     const { port } = await boot();
     const c = await client(port);
-    expect(await c.send({ t: 'ring', id: 9 })).toEqual({ t: 'ring_ok', id: 9, q: 8, n: 3, o: ['n1', 'n2'], m: [{ id: 'n1', addr: '127.0.0.1:1' }] });
+    expect(await c.send({ t: 'ring', id: 9 })).toEqual({ t: 'ring_ok', id: 9, q: 8, n: 3, r: 2, o: ['n1', 'n2'], m: [{ id: 'n1', addr: '127.0.0.1:1' }] });
+  });
+
+  it('answers a direct read (lget) with the node own whole object, null when absent, err when refused', async () => {
+    const { port, service } = await boot();
+    const c = await client(port);
+    expect(await c.send({ t: 'lget', id: 1, k: 'k' })).toEqual({ t: 'lget_ok', id: 1, o: null });
+    await c.send({ t: 'put', id: 2, k: 'k', v: bytes('a') });
+    await c.send({ t: 'put', id: 3, k: 'k', v: bytes('b') });
+    const got = await c.send({ t: 'lget', id: 4, k: 'k' });
+    expect(got.t).toBe('lget_ok');
+    if (got.t !== 'lget_ok' || got.o === null) throw new Error('expected an object');
+    // The whole object in its wire form: the dots and every sibling (newest first).
+    expect(got.o.e).toHaveLength(1);
+    expect(got.o.e[0]?.[0]).toBe('n1');
+    expect(got.o.e[0]?.[1]).toBe(2);
+    expect(got.o.e[0]?.[3].map((s) => (s[0] === null ? null : text(s[0])))).toEqual(['b', 'a']);
+    expect(service.calls.filter((x) => x.op === 'own').map((x) => x.key)).toEqual(['k', 'k']);
+    service.failNext = new ShoalError('UNAVAILABLE', 'n1 is not a primary owner of this key');
+    expect(await c.send({ t: 'lget', id: 5, k: 'k' })).toMatchObject({ t: 'err', id: 5, code: 'unavailable' });
+    expect(await c.send({ t: 'lget', id: 6, k: '' })).toMatchObject({ t: 'err', id: 6, code: 'bad_request' });
   });
 
   it('answers err with the same id when the node fails, and keeps the connection', async () => {

@@ -96,6 +96,8 @@ export function memoryHandler(): Handler & { store: Map<string, { vals: Uint8Arr
       }
       case 'ring':
         return { t: 'err', id: req.id, code: 'bad_request', msg: 'no ring here' };
+      case 'lget':
+        return { t: 'err', id: req.id, code: 'bad_request', msg: 'no direct reads here' };
     }
   };
   return Object.assign(h, { store });

@@ -50,6 +50,10 @@ export class MemoryKv implements KvService {
     return undefined;
   }
 
+  async ownCopy(): Promise<undefined> {
+    throw new ShoalError('UNAVAILABLE', 'no direct reads here');
+  }
+
   status() {
     return { node: 'n1', n: this.n, partitions: this.partitions, members: [{ id: 'n1', address: '127.0.0.1:1', status: 'up' as const }], hints: { pending: 2 } };
   }

@@ -149,6 +149,48 @@ describe('a 3-node cluster of real processes', () => {
     }
   });
 
+  it('the SDK reads R owners directly, answering exactly as a coordinated read does', async () => {
+    const endpoints = cluster.nodes.map((n) => `${n.host}:${n.port}`);
+    const direct = await connect({ endpoints });
+    const coordinated = await connect({ endpoints, directReads: false });
+    const blind = await connect({ endpoints: [endpoints[2]!], routing: false });
+    const directCount = async () => {
+      let total = 0;
+      for (let i = 0; i < 3; i++) {
+        const text = await (await fetch(`${cluster.url(i)}/metrics`)).text();
+        total += Number(/^shoal_direct_reads_total (\d+)/m.exec(text)?.[1] ?? NaN);
+      }
+      return total;
+    };
+    try {
+      await direct.ring();
+      const before = await directCount();
+      await direct.put('direct-key', 'one', { w: 3 });
+      await blind.put('direct-key', 'two', { w: 3 });
+      await direct.put('direct-tomb', 'x', { w: 3 });
+      await direct.delete('direct-tomb', { context: (await coordinated.get('direct-tomb', { r: 3 })).context!, w: 3 });
+      for (let i = 0; i < 20; i++) {
+        for (const key of ['direct-key', 'direct-tomb', 'direct-never']) {
+          const a = await direct.get(key);
+          const b = await coordinated.get(key);
+          expect(a.values.map((v) => new TextDecoder().decode(v)).sort(), key).toEqual(b.values.map((v) => new TextDecoder().decode(v)).sort());
+          expect(a.context, key).toBe(b.context);
+          expect(a.found, key).toBe(b.found);
+        }
+      }
+      expect((await direct.get('direct-key')).values).toHaveLength(2);
+      const s = direct.stats();
+      // One read in ten goes through a coordinator on purpose (the read-repair chance).
+      expect(s.directReads).toBeGreaterThan(30);
+      expect(s.directReads + s.directFallbacks).toBeLessThanOrEqual(61);
+      expect(coordinated.stats()).toEqual({ directReads: 0, directFallbacks: 0 });
+      // Each direct read asked R=2 nodes.
+      expect((await directCount()) - before).toBeGreaterThanOrEqual(2 * s.directReads);
+    } finally {
+      await Promise.all([direct.close(), coordinated.close(), blind.close()]);
+    }
+  });
+
   it('the CLI reads and writes against the cluster', async () => {
     const ep = `${cluster.nodes[1]!.host}:${cluster.nodes[1]!.port}`;
     const run = (...args: string[]) => spawnSync(process.execPath, [SHOAL, ...args, '--endpoint', ep], { cwd: ROOT, encoding: 'utf8' });

@@ -140,6 +140,7 @@ export const requestByType: Record<ClientRequest['t'], fc.Arbitrary<ClientReques
   ),
   del: fc.record({ t: fc.constant('del' as const), id, k: key, ctx, w: quorum, tmo }, { requiredKeys: ['t', 'id', 'k'] }),
   ring: fc.record({ t: fc.constant('ring' as const), id }),
+  lget: fc.record({ t: fc.constant('lget' as const), id, k: key }),
 };
 
 export const responseByType: Record<ClientResponse['t'], fc.Arbitrary<ClientResponse>> = {
@@ -157,7 +158,9 @@ export const responseByType: Record<ClientResponse['t'], fc.Arbitrary<ClientResp
     n: fc.integer({ min: 1, max: 15 }),
     o: fc.array(nodeId, { maxLength: 64 }),
     m: fc.array(fc.record({ id: nodeId, addr }), { maxLength: 8 }),
-  }),
+    r: fc.integer({ min: 1, max: 15 }),
+  }, { requiredKeys: ['t', 'id', 'q', 'n', 'o', 'm'] }),
+  lget_ok: fc.record({ t: fc.constant('lget_ok' as const), id, o: fc.option(dvv, { nil: null }) }),
   err: fc.record({ t: fc.constant('err' as const), id, code: errCode, msg: errMsg }),
 };
 

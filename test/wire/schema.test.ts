@@ -143,8 +143,8 @@ describe('client frames rejected by schema', () => {
     ['put value as text', { t: 'put', id: 1, k: 'a', v: 'text' }, 'field v: expected byte string, got string'],
     ['put value null', { t: 'put', id: 1, k: 'a', v: null }, 'field v: expected byte string, got null'],
     ['context of the wrong type', { t: 'del', id: 1, k: 'a', ctx: 5 }, 'field ctx: expected text string, got integer'],
-    ['peer message on the client socket', { t: 'rget', p: 0, k: 'a' }, 'field t: unknown message type "rget"; expected one of get, put, del, ring'],
-    ['response type as request', { t: 'get_ok', id: 1, vals: [], ctx: null }, 'field t: unknown message type "get_ok"; expected one of get, put, del, ring'],
+    ['peer message on the client socket', { t: 'rget', p: 0, k: 'a' }, 'field t: unknown message type "rget"; expected one of get, put, del, ring, lget'],
+    ['response type as request', { t: 'get_ok', id: 1, vals: [], ctx: null }, 'field t: unknown message type "get_ok"; expected one of get, put, del, ring, lget'],
   ];
   for (const [reason, msg, error] of cases) {
     it(reason, () => {
