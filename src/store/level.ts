@@ -159,8 +159,12 @@ export class LevelEngine implements Engine {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const [value] = await this.getMany([key]);
+    const [value] = await this.read([key], 'get');
     return value;
+  }
+
+  getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return this.read(keys, 'getMany');
   }
 
   /**
@@ -171,7 +175,7 @@ export class LevelEngine implements Engine {
    * to the thread pool for storeSyncReadBackoffMs. One slow batch alone is usually the
    * main thread being preempted on a busy machine, not the disk.
    */
-  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+  private async read(keys: readonly Uint8Array[], what: 'get' | 'getMany'): Promise<Array<Uint8Array | undefined>> {
     if (keys.length === 0) return [];
     const db = this.open_();
     const started = this.canReadSync && keys.length <= storeSyncReadKeysMax ? this.now() : undefined;
@@ -197,7 +201,7 @@ export class LevelEngine implements Engine {
           }
         }
       } catch (err) {
-        return storageError('getMany')(err);
+        return storageError(what)(err);
       }
       if (elapsed <= this.syncReadSlowMs) {
         this.slowInARow = 0;
@@ -209,19 +213,24 @@ export class LevelEngine implements Engine {
         this.asyncReadsUntil = started + elapsed + storeSyncReadBackoffMs;
       }
       if (i === keys.length) return out;
-      const rest = await this.readAsync(db, keys.slice(i));
+      const rest = await this.readAsync(db, keys.slice(i), what);
       for (let j = 0; j < rest.length; j++) out[i + j] = rest[j];
       return out;
     }
-    return this.readAsync(db, keys);
+    return this.readAsync(db, keys, what);
   }
 
-  private async readAsync(db: LevelDb, keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+  private async readAsync(db: LevelDb, keys: readonly Uint8Array[], what: 'get' | 'getMany'): Promise<Array<Uint8Array | undefined>> {
     this.reads.asyncCalls++;
-    const values = await db.getMany(keys as Uint8Array[]).catch(storageError('getMany'));
+    const values = await db.getMany(keys as Uint8Array[]).catch(storageError(what));
     // abstract-level v1 may answer null for a missing key; the interface says undefined.
     for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = undefined;
     return values;
+  }
+
+  /** Whether commits go through one reused native batch (rocksdb; see RocksBatch). */
+  get reusesNativeBatch(): boolean {
+    return this.rocks !== undefined;
   }
 
   /**
@@ -232,10 +241,6 @@ export class LevelEngine implements Engine {
    * options object costs nothing). With `sync`, classic-level gets a chained batch, whose
    * `write` options apply to the batch once and are never copied into each operation.
    */
-  /** Whether commits go through one reused native batch (rocksdb; see RocksBatch). */
-  get reusesNativeBatch(): boolean {
-    return this.rocks !== undefined;
-  }
 
   async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
     if (ops.length === 0) return;

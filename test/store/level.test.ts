@@ -339,6 +339,9 @@ describe('LevelEngine(classic-level) synchronous reads, one key at a time', () =
     });
     const err = await e.getMany([b(1, 0)]).catch((x: unknown) => x);
     expect(isShoalError(err) && err.code === 'STORAGE' && /storage getMany failed: .*boom/.test(err.message)).toBe(true);
+    // A single get names itself.
+    const one = await e.get(b(1, 0)).catch((x: unknown) => x);
+    expect(isShoalError(one) && one.code === 'STORAGE' && /storage get failed: .*boom/.test((one as Error).message)).toBe(true);
     spy.mockRestore();
     await e.close();
   });
