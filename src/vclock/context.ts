@@ -54,6 +54,11 @@ function problem(vv: ReadonlyArray<readonly [unknown, unknown]>): string | null 
 export function encodeContext(vv: VersionVector): string {
   const why = problem(vv);
   if (why !== null) throw new ShoalError('INTERNAL', `cannot encode context: ${why}`);
+  return encodeChecked(vv);
+}
+
+/** The token of a vector that `problem` has already passed (decode re-encodes with it: one check, not two). */
+function encodeChecked(vv: VersionVector): string {
   const flat: Array<string | number> = [];
   for (const [id, n] of vv) flat.push(id, n);
   const body = encoder.encode(flat);
@@ -88,6 +93,12 @@ export function decodeContext(token: string): VersionVector {
   const why = problem(pairs);
   if (why !== null) throw bad(why);
   const vv = pairs as Array<readonly [string, number]>;
-  if (encodeContext(vv) !== token) throw bad('not in canonical encoding');
+  let canonical: string;
+  try {
+    canonical = encodeChecked(vv);
+  } catch (err) {
+    throw bad('not in canonical encoding', err);
+  }
+  if (canonical !== token) throw bad('not in canonical encoding');
   return vv;
 }
