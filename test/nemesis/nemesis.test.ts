@@ -43,6 +43,8 @@ describe.skipIf(why !== undefined)(`nemesis, short run${why ? ` (skipped: ${why}
     // Every fault kind ran at least once.
     expect(new Set(summary.faults.map((f) => f.fault)).size, output).toBeGreaterThanOrEqual(5);
     expect(summary.check.acknowledged, output).toBeGreaterThan(50);
+    // Half the workers read through the SDK's direct reads, under the same faults.
+    expect(summary.sdk.directReads, output).toBeGreaterThan(10);
     expect(summary.check.lostCount, output).toBe(0);
     expect(summary.check.unexpectedCount, output).toBe(0);
     expect(summary.check.duplicateCount, output).toBe(0);

@@ -39,6 +39,8 @@ export interface RunSummary {
   check: Omit<SetCheck, 'lost' | 'unexpected' | 'duplicates'> & { lostCount: number; unexpectedCount: number; duplicateCount: number; lost: SetCheck['lost']; unexpected: SetCheck['unexpected']; duplicates: SetCheck['duplicates'] };
   convergence: { converged: boolean; seconds: number | null; boundSeconds: number };
   finalElements: number;
+  /** The SDK workers' gets: answered by direct reads, or by a coordinator after a direct try. */
+  sdk: { directReads: number; directFallbacks: number };
   reasons: string[];
 }
 
@@ -86,11 +88,97 @@ function kvUrl(base: string, key: string, query: string): string {
   return `${base}/v1/kv/${encodeURIComponent(key)}?${query}`;
 }
 
-/** One client: read-modify-write adds of unique elements against the node it is bound to. */
+/** What a read gave a worker: the context to write back and the elements seen, or why it failed. */
+type ReadOutcome = { ok: true; context: string | undefined; elements: number[] } | { ok: false; error: string };
+/** A write's outcome as the checker counts it: done, failed before it could apply, or unknown. */
+type WriteOutcome = { type: 'ok' } | { type: 'fail' | 'info'; error: string };
+
+/** How a worker talks to the cluster: HTTP to the node it is bound to, or the SDK. */
+interface KvPath {
+  read(key: string): Promise<ReadOutcome>;
+  write(key: string, body: string, context: string | undefined): Promise<WriteOutcome>;
+}
+
+/** HTTP against one node, which coordinates every request. */
+function httpPath(base: string): KvPath {
+  return {
+    async read(key) {
+      try {
+        const res = await fetchWithin(kvUrl(base, key, `timeout_ms=${REQUEST_TIMEOUT_MS}`), { headers: { Accept: 'application/json' } }, FETCH_DEADLINE_MS);
+        if (res.status === 200) {
+          const body = (await res.json()) as { values: string[]; context: string };
+          return { ok: true, context: body.context, elements: body.values.flatMap(decodeSibling) };
+        }
+        if (res.status === 404) {
+          await res.arrayBuffer();
+          return { ok: true, context: res.headers.get('x-shoal-context') ?? undefined, elements: [] };
+        }
+        return { ok: false, error: `get ${res.status} ${(await res.text()).slice(0, 120)}` };
+      } catch (err) {
+        return { ok: false, error: `get ${(err as Error).name}: ${(err as Error).message}`.slice(0, 160) };
+      }
+    },
+    async write(key, body, context) {
+      try {
+        const res = await fetchWithin(
+          kvUrl(base, key, `timeout_ms=${REQUEST_TIMEOUT_MS}`),
+          { method: 'PUT', body, headers: context ? { 'X-Shoal-Context': context } : {} },
+          FETCH_DEADLINE_MS,
+        );
+        const text = await res.text();
+        if (res.status === 204) return { type: 'ok' };
+        return { type: res.status >= 500 ? 'info' : 'fail', error: `put ${res.status} ${text.slice(0, 120)}` };
+      } catch (err) {
+        // The request may have reached the node: indeterminate.
+        return { type: 'info', error: `put ${(err as Error).name}: ${(err as Error).message}`.slice(0, 160) };
+      }
+    },
+  };
+}
+
+/** The parts of the SDK (dist/client/node.js) the workers use. */
+interface SdkClient {
+  get(key: string): Promise<{ values: Uint8Array[]; context: string | null }>;
+  put(key: string, value: string, options: { context?: string }): Promise<unknown>;
+  stats(): { directReads: number; directFallbacks: number };
+  close(): Promise<void>;
+}
+type SdkConnect = (options: { endpoints: string[]; timeoutMs: number; connectTimeoutMs: number }) => Promise<SdkClient>;
+
+/**
+ * The SDK, connected to every node and routing by the ring: its gets are direct reads of
+ * R owners (falling back to a coordinator), so faults reach that path too. Only errors the
+ * server gave before doing anything (bad input) count as failed writes; anything else may
+ * have landed.
+ */
+function sdkPath(client: SdkClient): KvPath {
+  const sent = (err: unknown): string => `${(err as { code?: string }).code ?? (err as Error).name}: ${(err as Error).message}`.slice(0, 160);
+  return {
+    async read(key) {
+      try {
+        const got = await client.get(key);
+        return { ok: true, context: got.context ?? undefined, elements: got.values.flatMap((v) => decodeSibling(Buffer.from(v).toString('base64'))) };
+      } catch (err) {
+        return { ok: false, error: `get ${sent(err)}` };
+      }
+    },
+    async write(key, body, context) {
+      try {
+        await client.put(key, body, context === undefined ? {} : { context });
+        return { type: 'ok' };
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        return { type: code === 'BAD_REQUEST' || code === 'TOO_LARGE' ? 'fail' : 'info', error: `put ${sent(err)}` };
+      }
+    },
+  };
+}
+
+/** One client: read-modify-write adds of unique elements, through `path`. */
 async function client(
   p: number,
   node: number,
-  cluster: NemesisCluster,
+  path: KvPath,
   keys: string[],
   nextElement: () => number,
   rnd: () => number,
@@ -99,7 +187,6 @@ async function client(
   stopAt: number,
   thinkMs: number,
 ): Promise<void> {
-  const base = cluster.nodes[node]!.url;
   while (Date.now() < stopAt) {
     const key = keys[Math.floor(rnd() * keys.length)]!;
     const element = nextElement();
@@ -109,44 +196,18 @@ async function client(
     const done = (type: 'ok' | 'fail' | 'info', error?: string): void =>
       history.add({ process: p, type, f: 'add', value: { key, element }, ...tag, ...(error ? { error } : {}) });
     // Read: any failure here means the PUT was never sent, so the add definitely did not happen.
-    let context: string | undefined;
-    const current = new Set<number>();
-    try {
-      const res = await fetchWithin(kvUrl(base, key, `timeout_ms=${REQUEST_TIMEOUT_MS}`), { headers: { Accept: 'application/json' } }, FETCH_DEADLINE_MS);
-      if (res.status === 200) {
-        const body = (await res.json()) as { values: string[]; context: string };
-        context = body.context;
-        for (const v of body.values) for (const el of decodeSibling(v)) if (Number.isInteger(el)) current.add(el);
-      } else if (res.status === 404) {
-        context = res.headers.get('x-shoal-context') ?? undefined;
-        await res.arrayBuffer();
-      } else {
-        const text = await res.text();
-        done('fail', `get ${res.status} ${text.slice(0, 120)}`);
-        await sleep(thinkMs);
-        continue;
-      }
-    } catch (err) {
-      done('fail', `get ${(err as Error).name}: ${(err as Error).message}`.slice(0, 160));
+    const read = await path.read(key);
+    if (!read.ok) {
+      done('fail', read.error);
       await sleep(thinkMs);
       continue;
     }
+    const current = new Set<number>();
+    for (const el of read.elements) if (Number.isInteger(el)) current.add(el);
     current.add(element);
-    const body = JSON.stringify([...current].sort((a, b) => a - b));
-    try {
-      const res = await fetchWithin(
-        kvUrl(base, key, `timeout_ms=${REQUEST_TIMEOUT_MS}`),
-        { method: 'PUT', body, headers: context ? { 'X-Shoal-Context': context } : {} },
-        FETCH_DEADLINE_MS,
-      );
-      const text = await res.text();
-      if (res.status === 204) done('ok');
-      else if (res.status >= 500) done('info', `put ${res.status} ${text.slice(0, 120)}`);
-      else done('fail', `put ${res.status} ${text.slice(0, 120)}`);
-    } catch (err) {
-      // The request may have reached the node: indeterminate.
-      done('info', `put ${(err as Error).name}: ${(err as Error).message}`.slice(0, 160));
-    }
+    const wrote = await path.write(key, JSON.stringify([...current].sort((a, b) => a - b)), read.context);
+    if (wrote.type === 'ok') done('ok');
+    else done(wrote.type, wrote.error);
     await sleep(thinkMs);
   }
 }
@@ -299,6 +360,7 @@ export async function runNemesis(opts: RunOptions, say: (line: string) => void):
   process.once('SIGINT', stopCluster);
   process.once('SIGTERM', stopCluster);
   const rnd = seeded(opts.seed);
+  let sdk: SdkClient | undefined;
   const faults: RunSummary['faults'] = [];
   const reasons: string[] = [];
   try {
@@ -311,8 +373,14 @@ export async function runNemesis(opts: RunOptions, say: (line: string) => void):
     let next = 0;
     let fault: { name: string; side: Map<number, string> } = { name: 'none', side: new Map() };
     const stopAt = Date.now() + opts.durationS * 1000;
+    // Every other worker goes through the SDK (direct reads, routing), the rest through
+    // HTTP to the node they are bound to: both paths meet every fault.
+    const { connect } = (await import(join(opts.root, 'dist', 'client', 'node.js'))) as { connect: SdkConnect };
+    const endpoints = cluster.nodes.map((n) => n.url.replace(/^http:\/\//, ''));
+    sdk = await connect({ endpoints, timeoutMs: REQUEST_TIMEOUT_MS, connectTimeoutMs: 10_000 });
+    const viaSdk = sdkPath(sdk);
     const clients = Array.from({ length: opts.clients }, (_, p) =>
-      client(p, p % opts.nodes, cluster, keys, () => next++, seeded(opts.seed * 7919 + p), history, () => fault, stopAt, opts.thinkMs),
+      client(p, p % opts.nodes, p % 2 === 1 ? viaSdk : httpPath(cluster.nodes[p % opts.nodes]!.url), keys, () => next++, seeded(opts.seed * 7919 + p), history, () => fault, stopAt, opts.thinkMs),
     );
     const nem = nemesis(cluster, opts, rnd, history, (f) => (fault = f), stopAt, faults, t0);
     await Promise.all([...clients, nem]);
@@ -325,7 +393,11 @@ export async function runNemesis(opts: RunOptions, say: (line: string) => void):
     }
     const healAt = Date.now();
     history.add({ process: 'nemesis', type: 'info', f: 'heal', value: 'all faults healed' });
-    say(`workload done: ${next} adds invoked; healed, waiting for convergence (bound ${opts.convergenceBoundS} s)`);
+    const sdkStats = sdk.stats();
+    say(
+      `workload done: ${next} adds invoked (SDK gets: ${sdkStats.directReads} direct, ${sdkStats.directFallbacks} through a coordinator after a direct try); ` +
+        `healed, waiting for convergence (bound ${opts.convergenceBoundS} s)`,
+    );
     await Promise.all(cluster.nodes.map((n) => cluster.waitHealthy(n.index, 30_000)));
 
     const primaries = new Map<string, string[]>();
@@ -394,9 +466,11 @@ export async function runNemesis(opts: RunOptions, say: (line: string) => void):
       check: { ...rest, lostCount: lost.length, unexpectedCount: unexpected.length, duplicateCount: duplicates.length, lost: lost.slice(0, 50), unexpected: unexpected.slice(0, 50), duplicates: duplicates.slice(0, 50) },
       convergence: { converged, seconds, boundSeconds: opts.convergenceBoundS },
       finalElements,
+      sdk: sdkStats,
       reasons,
     };
   } finally {
+    await sdk?.close().catch(() => undefined);
     await history.close();
     await cluster.stopAll(5_000);
     process.off('SIGINT', stopCluster);
