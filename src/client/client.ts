@@ -231,6 +231,9 @@ export class ShoalClient {
   /** Rotates which R of a key's owners a direct read asks, so reads spread over all N. */
   private directTurn = 0;
   private readonly counts: ClientStats = { directReads: 0, directFallbacks: 0 };
+  /** Direct gets in progress, and their `lget` frames in `pending`: a direct get counts once against clientInFlightMax. */
+  private directGets = 0;
+  private directFrames = 0;
   private readonly resolver: Resolver;
   private readonly r: Quorum | undefined;
   private readonly w: Quorum | undefined;
@@ -302,10 +305,16 @@ export class ShoalClient {
     checkKey(key);
     const r = checkQuorum(options.r, 'r') ?? this.r;
     let tmo = checkTimeout(options.timeoutMs, this.timeoutMs);
-    const targets = this.directTargets(key, r);
+    const targets = this.closed || this.inFlight() >= clientInFlightMax ? null : this.directTargets(key, r);
     if (targets !== null) {
       const started = this.clock.monotonic();
-      const got = await this.directGet(key, targets, Math.max(1, Math.min(clientDirectReadTimeoutMs, Math.floor(tmo / 2))));
+      this.directGets++;
+      let got: GetResult | null;
+      try {
+        got = await this.directGet(key, targets, Math.max(1, Math.min(clientDirectReadTimeoutMs, Math.floor(tmo / 2))));
+      } finally {
+        this.directGets--;
+      }
       if (got !== null) {
         this.counts.directReads++;
         return got;
@@ -500,7 +509,8 @@ export class ShoalClient {
    */
   private request(body: RequestBody, key: string | undefined, timeoutMs: number, target?: Connection): Promise<ClientResponse> {
     if (this.closed) return Promise.reject(new ShoalError('CLOSED', 'the client is closed'));
-    if (this.pending.size >= clientInFlightMax) {
+    // A direct read's frames belong to a get that was admitted already.
+    if (target === undefined && this.inFlight() >= clientInFlightMax) {
       return Promise.reject(new ShoalError('OVERLOADED', `${clientInFlightMax} requests already in flight on this client`));
     }
     const id = this.nextId();
@@ -518,9 +528,15 @@ export class ShoalClient {
         this.finish(p, null, new ShoalError('TIMEOUT', `no answer within ${timeoutMs} ms (${where})`, { details: { maybeApplied: p.conn !== null } }));
       }, timeoutMs + (target === undefined ? clientTimeoutGraceMs : 0));
       const p: Pending = { id, frame, idempotent: body.t === 'get' || body.t === 'ring' || body.t === 'lget', key, resolve, reject, timer, target, conn: null, retries: 0 };
+      if (target !== undefined) this.directFrames++;
       this.pending.set(id, p);
       this.dispatch(p);
     });
+  }
+
+  /** Requests in flight as clientInFlightMax counts them: a direct get is one, however many owners it asks. */
+  private inFlight(): number {
+    return this.pending.size - this.directFrames + this.directGets;
   }
 
   private nextId(): number {
@@ -557,6 +573,7 @@ export class ShoalClient {
   private finish(p: Pending, res: ClientResponse | null, err: ShoalError | null): void {
     if (this.pending.get(p.id) !== p) return;
     this.pending.delete(p.id);
+    if (p.target !== undefined) this.directFrames--;
     this.timers.clearTimeout(p.timer);
     p.conn?.sent.delete(p.id);
     const i = this.waiting.indexOf(p);

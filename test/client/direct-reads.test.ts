@@ -195,6 +195,21 @@ describe('direct reads', () => {
     expect(sent(fakes, 'get')).toBe(2);
   });
 
+  it('a direct get counts once against the in-flight cap, however many owners it asks', async () => {
+    const { clientInFlightMax } = await import('../../src/config/index.js');
+    const fakes = await cluster(2);
+    for (const f of fakes) f.lget = () => null;
+    const c = await client(fakes);
+    const held = Array.from({ length: clientInFlightMax }, (_, i) => c.get(`k${i}`).catch((e: unknown) => e));
+    await expect.poll(() => sent(fakes, 'lget')).toBe(2 * clientInFlightMax);
+    expect((await c.get('one-too-many').catch((e: unknown) => e)) as object).toMatchObject({ code: 'OVERLOADED' });
+    expect((await c.put('one-too-many', 'v').catch((e: unknown) => e)) as object).toMatchObject({ code: 'OVERLOADED' });
+    await c.close();
+    const results = await Promise.all(held);
+    expect(results.every((e) => (e as { code?: string }).code === 'CLOSED')).toBe(true);
+    expect(sent(fakes, 'get')).toBe(0);
+  });
+
   it('an owner that is not connected means a coordinated read', async () => {
     const fakes = await cluster(3);
     for (const f of fakes) f.copies.set('k', written('v'));
