@@ -16,9 +16,9 @@ import {
   clientCloseWaitMs,
   clientDirectReadTimeoutMs,
   keyBytesMax,
-  readRepairChance,
   maxValueBytesDefault,
   nMax,
+  readRepairChance,
 } from '../config/index.js';
 import { RealClock, RealRandom, RealTimers, type Clock, type Random, type TimerHandle, type Timers } from '../env/index.js';
 import { ShoalError, codeFromWire } from '../errors/index.js';

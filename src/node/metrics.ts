@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KvService, ReadOptions, ReadResult, StatusView, WriteOptions, WriteResult } from '../api/types.js';
+import type { DVVSet } from '../vclock/types.js';
 import * as cfg from '../config/index.js';
 import { isShoalError } from '../errors/index.js';
 
@@ -207,6 +208,16 @@ export class NodeMetrics {
     if (status !== 'ok' && status !== 'not_found') this.errorCount++;
   }
 
+  /**
+   * Counts a direct read this node answered (`lget`) in the dashboard's ops/s, so SDK reads
+   * stay visible there; not in its latency (a local read, not a request's whole time) nor
+   * in `shoal_requests_total` (requests this node coordinated).
+   */
+  countDirect(failed: boolean): void {
+    this.requestCount++;
+    if (failed) this.errorCount++;
+  }
+
   /** Cumulative counts for the dashboard (a copy). */
   stats(): LocalStats {
     return { requests: this.requestCount, errors: this.errorCount, buckets: this.buckets.slice() };
@@ -267,7 +278,16 @@ export class NodeMetrics {
         }
       },
       local: (key) => inner.local(key),
-      ownCopy: (key) => inner.ownCopy(key),
+      async ownCopy(key: string): Promise<DVVSet | undefined> {
+        try {
+          const r = await inner.ownCopy(key);
+          m.countDirect(false);
+          return r;
+        } catch (err) {
+          m.countDirect(true);
+          throw err;
+        }
+      },
       status: () => inner.status(),
       ring: () => inner.ring(),
       routing: () => inner.routing(),

@@ -57,6 +57,10 @@ function fakeService(): KvService & { fail?: ShoalError; siblings: number } {
     async local() {
       return undefined;
     },
+    async ownCopy() {
+      if (svc.fail) throw svc.fail;
+      return undefined;
+    },
     status: () => ({}) as StatusView,
     ring: () => ({ partitions: [] }),
     routing: () => ({ q: 8, n: 3, owners: [], members: [] }),
@@ -113,6 +117,18 @@ describe('NodeMetrics: Prometheus text', () => {
     expect(st.requests).toBe(8);
     expect(st.errors).toBe(3);
     expect(st.buckets.reduce((a, b) => a + b, 0)).toBe(8);
+    // Direct reads the node answers count in the dashboard's ops (and errors), not in its
+    // latency buckets nor in shoal_requests_total (requests this node coordinated).
+    svc.fail = undefined;
+    await timed.ownCopy('k');
+    svc.fail = new ShoalError('UNAVAILABLE', 'not a primary owner of this key');
+    await expect(timed.ownCopy('k')).rejects.toThrow('not a primary');
+    const after = m.stats();
+    expect(after.requests).toBe(10);
+    expect(after.errors).toBe(4);
+    expect(after.buckets.reduce((a, b) => a + b, 0)).toBe(8);
+    text = await m.text();
+    expect(sample(text, 'shoal_requests_total{op="get",status="ok"}')).toBe(3);
   });
 
   it('reads node counters, members by status, hints, peers and store figures at scrape time', async () => {
