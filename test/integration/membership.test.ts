@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { Cluster, ROOT, SHOAL, get, local, put, waitFor } from './harness.js';
+import { connect } from '../../src/client/node.js';
 
 /**
  * Membership change on real processes: a fourth node joins and takes about a quarter of
@@ -42,6 +43,24 @@ describe('join and leave move data as whole partitions', () => {
 
   it('a fourth node takes about a quarter of the partitions; afterwards every key is on exactly 3 nodes', async () => {
     const before = await ringOf(0);
+    // An SDK client reads all along (direct reads, routing on a ring that goes stale):
+    // every read of a written key must find its value, before, during and after the join.
+    const sdk = await connect({ endpoints: [0, 1, 2].map((i) => `${cluster.nodes[i]!.host}:${cluster.nodes[i]!.port}`) });
+    const wrong: string[] = [];
+    let reads = 0;
+    let reading = true;
+    const reader = (async () => {
+      for (let i = 0; reading; i = (i + 7) % keys.length) {
+        try {
+          const got = await sdk.get(keys[i]!);
+          const text = got.values.map((v) => new TextDecoder().decode(v)).join(',');
+          if (text !== `v${i}`) wrong.push(`${keys[i]}: ${text || '(not found)'}`);
+        } catch (err) {
+          wrong.push(`${keys[i]}: ${(err as Error).message}`);
+        }
+        reads++;
+      }
+    })();
     cluster.spawn(3);
     await cluster.waitHealthy(3);
     await waitFor('the new ring to settle with four owners', async () => {
@@ -54,6 +73,13 @@ describe('join and leave move data as whole partitions', () => {
     expect(moved).toBeGreaterThanOrEqual(12);
     expect(moved).toBeLessThanOrEqual(20);
     await waitFor('every key on exactly 3 nodes', async () => [...(await copies([0, 1, 2, 3])).values()].every((c) => c === 3), 60_000, 500);
+    reading = false;
+    await reader;
+    const stats = sdk.stats();
+    await sdk.close();
+    expect(wrong).toEqual([]);
+    expect(reads).toBeGreaterThan(100);
+    expect(stats.directReads).toBeGreaterThan(50);
     for (const [i, k] of keys.entries()) {
       const r = await get(cluster.url(3), k, { query: 'r=all' });
       expect(r.status).toBe(200);
