@@ -49,6 +49,7 @@ export async function sdkDriver(o: SdkDriverOptions): Promise<BenchDriver> {
       await client.delete(key, { context });
     },
     close: () => client.close(),
+    readStats: () => client.stats(),
   };
 }
 

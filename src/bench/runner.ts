@@ -22,6 +22,8 @@ export interface BenchDriver {
   put(key: string, value: Uint8Array, context: string | null): Promise<{ context: string | null }>;
   delete(key: string, context: string | null): Promise<void>;
   close(): Promise<void>;
+  /** The SDK's account of its gets (direct reads of R owners, or through a coordinator). */
+  readStats?(): { directReads: number; directFallbacks: number };
 }
 
 export interface LoadOptions {

@@ -139,11 +139,14 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await driver.close();
   }
+  const reads = driver.readStats?.();
   if (tty) io.stderr.write('\n');
   if (a.json) {
-    io.stdout.write(`${JSON.stringify(toJson(result, { mix: a.mix, keys: a.keys, dist: a.dist, valueBytes: a.valueBytes, endpoints: a.endpoints }))}\n`);
+    const extra = { mix: a.mix, keys: a.keys, dist: a.dist, valueBytes: a.valueBytes, endpoints: a.endpoints, ...(reads === undefined ? {} : { reads }) };
+    io.stdout.write(`${JSON.stringify(toJson(result, extra))}\n`);
   } else {
     io.stdout.write(formatTable(result));
+    if (reads !== undefined) io.stdout.write(`gets: ${reads.directReads} direct reads of R owners, ${reads.directFallbacks} through a coordinator after a direct try (the rest went to a coordinator at once)\n`);
   }
   // Errors are part of what a load test reports, not a failure of the command; but a
   // run where nothing at all succeeded is.

@@ -66,6 +66,9 @@ describe('shoal bench (smoke)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/ops\/s +p99/);
     checkSane(JSON.parse(r.stdout), ['put', 'get', 'rmw', 'delete']);
+    // The SDK read most keys directly from their owners.
+    const reads = (JSON.parse(r.stdout) as { reads: { directReads: number; directFallbacks: number } }).reads;
+    expect(reads.directReads).toBeGreaterThan(0);
   }, 30_000);
 
   it('runs 2 s over the HTTP API with a zipf distribution and prints the table', async () => {
