@@ -21,6 +21,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ShoalError, isShoalError } from '../errors/index.js';
+import { objectDigest } from '../antientropy/index.js';
 import { toWire } from '../vclock/index.js';
 import { createClientCodec, frameLimits, type ClientCodec } from '../wire/index.js';
 import type { ClientRequest, ClientResponse } from '../wire/index.js';
@@ -280,6 +281,7 @@ export class ClientWsEndpoint {
       }
       case 'lget': {
         const obj = await service.ownCopy(checkKey(msg.k));
+        if (msg.dg === true) return { t: 'lget_dg_ok', id: msg.id, dg: obj === undefined ? null : objectDigest(obj) };
         return { t: 'lget_ok', id: msg.id, o: obj === undefined ? null : toWire(obj) };
       }
       case 'get': {

@@ -20,6 +20,7 @@ import {
   nMax,
   readRepairChance,
 } from '../config/index.js';
+import { objectDigest, sameDigest } from '../antientropy/index.js';
 import { RealClock, RealRandom, RealTimers, type Clock, type Random, type TimerHandle, type Timers } from '../env/index.js';
 import { ShoalError, codeFromWire } from '../errors/index.js';
 import { partitionOf } from '../ring/index.js';
@@ -358,36 +359,46 @@ export class ShoalClient {
   }
 
   /**
-   * Reads each target's own copy (`lget`) and, when they all hold the same versions,
-   * answers from them exactly as a coordinator would from the same replies. Null (the
-   * caller reads through a coordinator) when any target refused, failed or was slow, or
-   * when the copies differ: the coordinator merges them and repairs the stale one.
+   * Reads the first target's whole copy (`lget`) and only the digest of the others' (as
+   * Cassandra sends one data request and digest requests for the rest), and answers from
+   * the copy when every digest matches it, exactly as a coordinator would from the same
+   * replies. The digest is anti-entropy's (`objectDigest`: each entry's actor, counter and
+   * value count), so equal digests mean the same versions. Null (the caller reads through
+   * a coordinator) when any target refused, failed or was slow, or when a copy differs:
+   * the coordinator merges them and repairs the stale one.
    */
   private async directGet(key: string, targets: Connection[], timeoutMs: number): Promise<GetResult | null> {
     const replies = await Promise.all(
-      targets.map((c) =>
-        this.request({ t: 'lget', k: key }, key, timeoutMs, c).then(
-          (res) => (res.t === 'lget_ok' ? res.o : undefined),
+      targets.map((c, i) =>
+        this.request(i === 0 ? { t: 'lget', k: key } : { t: 'lget', k: key, dg: true }, key, timeoutMs, c).then(
+          (res) => res,
           () => undefined,
         ),
       ),
     );
-    let first: DVVSet | undefined;
-    for (const o of replies) {
-      if (o === undefined) return null;
-      let obj: DVVSet;
-      try {
-        obj = o === null ? vc.empty() : vc.fromWire(o as DVVSetWire);
-      } catch {
-        return null;
-      }
-      if (first === undefined) first = obj;
-      else if (!vc.sameVersions(first, obj)) return null;
+    const data = replies[0];
+    if (data?.t !== 'lget_ok') return null;
+    let obj: DVVSet | undefined;
+    try {
+      obj = data.o === null ? undefined : vc.fromWire(data.o as DVVSetWire);
+    } catch {
+      return null;
     }
-    if (first === undefined) return null;
+    let digest: Uint8Array | null | undefined;
+    for (let i = 1; i < replies.length; i++) {
+      const res = replies[i];
+      if (res?.t !== 'lget_dg_ok') return null;
+      if (res.dg === null || obj === undefined) {
+        if (res.dg !== null || obj !== undefined) return null;
+        continue;
+      }
+      digest ??= objectDigest(obj);
+      if (!sameDigest(digest, res.dg)) return null;
+    }
+    if (obj === undefined) return { values: [], context: null, found: false };
     const values: Uint8Array[] = [];
-    for (const s of vc.liveSiblings(first)) if (s.value !== null) values.push(s.value);
-    const context = vc.siblingCount(first) === 0 && first.entries.length === 0 ? null : vc.encodeContext(vc.join(first));
+    for (const s of vc.liveSiblings(obj)) if (s.value !== null) values.push(s.value);
+    const context = vc.siblingCount(obj) === 0 && obj.entries.length === 0 ? null : vc.encodeContext(vc.join(obj));
     return { values, context, found: values.length > 0 };
   }
 

@@ -32,9 +32,9 @@
  * `unavailable` answer (at most once per `clientRingRefreshMinMs`).
  *
  * Direct reads (Dynamo §6.4, client-driven coordination). With routing, a `get` reads R
- * of the key's owners itself (`lget`: each owner's whole stored object) and answers from
- * them when they hold the same versions, exactly as a coordinator would from the same
- * replies; it saves one sequential hop and the coordinator's work. Anything else (an
+ * of the key's owners itself (`lget`: one owner's whole stored object, the others' digest
+ * of it) and answers from the object when every digest matches, exactly as a coordinator
+ * would from the same replies; it saves one sequential hop and the coordinator's work. Anything else (an
  * owner refuses because the client's ring is stale, fails, is slow, or the copies
  * differ) sends an ordinary coordinated `get` with the time left, which reads with the
  * sloppy quorum and repairs the stale copy; one read in ten goes that way on purpose (the

@@ -173,7 +173,13 @@ export interface ClientRingMsg { t: 'ring'; id: number }
  * SDK sends it to R owners at once and merges their answers itself, saving the
  * coordinator's hop; see src/client.
  */
-export interface ClientLocalGetMsg { t: 'lget'; id: number; k: string }
+export interface ClientLocalGetMsg {
+  t: 'lget';
+  id: number;
+  k: string;
+  /** Answer with the object's digest only (`lget_dg_ok`): the SDK compares the other owners' copies with the one it reads in full. */
+  dg?: boolean;
+}
 
 export type ClientRequest = ClientGetMsg | ClientPutMsg | ClientDelMsg | ClientRingMsg | ClientLocalGetMsg;
 
@@ -195,7 +201,9 @@ export interface ClientRingOkMsg {
 }
 /** Answer to `lget`: the node's whole stored object (siblings with their dots, tombstones too), or null. */
 export interface ClientLocalGetOkMsg { t: 'lget_ok'; id: number; o: DVVSetWire | null }
+/** Answer to `lget` with `dg`: the 8-byte digest of the stored object's causal content (anti-entropy's), or null. */
+export interface ClientLocalDigestOkMsg { t: 'lget_dg_ok'; id: number; dg: Uint8Array | null }
 /** Error answer: `code` is the lowercase wire code (`bad_request`, `unavailable`, ...). */
 export interface ClientErrorMsg { t: 'err'; id: number; code: string; msg: string }
 
-export type ClientResponse = ClientGetOkMsg | ClientPutOkMsg | ClientRingOkMsg | ClientLocalGetOkMsg | ClientErrorMsg;
+export type ClientResponse = ClientGetOkMsg | ClientPutOkMsg | ClientRingOkMsg | ClientLocalGetOkMsg | ClientLocalDigestOkMsg | ClientErrorMsg;

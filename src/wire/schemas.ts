@@ -164,7 +164,7 @@ export function createSchemas(maxValueBytes: number): Schemas {
     put: obj({ t: lit('put'), id: reqId, k: key(), v: value, ctx: opt(ctxToken()), w: opt(quorum()), tmo: opt(timeoutMs()) }),
     del: obj({ t: lit('del'), id: reqId, k: key(), ctx: opt(ctxToken()), w: opt(quorum()), tmo: opt(timeoutMs()) }),
     ring: obj({ t: lit('ring'), id: reqId }),
-    lget: obj({ t: lit('lget'), id: reqId, k: key() }),
+    lget: obj({ t: lit('lget'), id: reqId, k: key(), dg: opt(bool()) }),
   });
 
   const clientResponse = tagged<ClientResponse>({
@@ -180,6 +180,7 @@ export function createSchemas(maxValueBytes: number): Schemas {
       r: opt(uint({ min: 1, max: nMax })),
     }),
     lget_ok: obj({ t: lit('lget_ok'), id: reqId, o: nullable(o) }),
+    lget_dg_ok: obj({ t: lit('lget_dg_ok'), id: reqId, dg: nullable(aeDigest) }),
     err: obj({
       t: lit('err'),
       id: reqId,

@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { WS_BEARER_PREFIX, WS_PROTOCOL } from '../../src/api/index.js';
+import { objectDigest } from '../../src/antientropy/index.js';
 import { ShoalError } from '../../src/errors/index.js';
+import * as vc from '../../src/vclock/index.js';
 import { createClientCodec, type ClientRequest, type ClientResponse } from '../../src/wire/index.js';
 import { FakeService } from './fake-service.js';
 import { type Harness, request, start } from './helpers.js';
@@ -114,7 +116,11 @@ describe('/v1/ws requests', () => {
     expect(got.o.e[0]?.[0]).toBe('n1');
     expect(got.o.e[0]?.[1]).toBe(2);
     expect(got.o.e[0]?.[3].map((s) => (s[0] === null ? null : text(s[0])))).toEqual(['b', 'a']);
-    expect(service.calls.filter((x) => x.op === 'own').map((x) => x.key)).toEqual(['k', 'k']);
+        // With dg, only the digest of the same object (anti-entropy's), or null.
+    const dg = await c.send({ t: 'lget', id: 7, k: 'k', dg: true });
+    expect(dg).toEqual({ t: 'lget_dg_ok', id: 7, dg: objectDigest(vc.fromWire(got.o)) });
+    expect(await c.send({ t: 'lget', id: 8, k: 'missing', dg: true })).toEqual({ t: 'lget_dg_ok', id: 8, dg: null });
+    expect(service.calls.filter((x) => x.op === 'own').map((x) => x.key)).toEqual(['k', 'k', 'k', 'missing']);
     service.failNext = new ShoalError('UNAVAILABLE', 'n1 is not a primary owner of this key');
     expect(await c.send({ t: 'lget', id: 5, k: 'k' })).toMatchObject({ t: 'err', id: 5, code: 'unavailable' });
     expect(await c.send({ t: 'lget', id: 6, k: '' })).toMatchObject({ t: 'err', id: 6, code: 'bad_request' });

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ConnectOptions, type ShoalClient } from '../../src/client/node.js';
 import type { Random } from '../../src/env/index.js';
+import { objectDigest } from '../../src/antientropy/index.js';
 import { partitionOf } from '../../src/ring/index.js';
 import * as vc from '../../src/vclock/index.js';
 import type { DVVSet } from '../../src/vclock/index.js';
@@ -62,6 +63,7 @@ async function cluster(ringR: number | undefined): Promise<Fake[]> {
         case 'lget': {
           if (f.lget !== undefined) return f.lget(req);
           const o = f.copies.get(req.k);
+          if (req.dg === true) return { t: 'lget_dg_ok', id: req.id, dg: o === undefined ? null : objectDigest(o) };
           return { t: 'lget_ok', id: req.id, o: o === undefined ? null : vc.toWire(o) };
         }
         case 'get':
@@ -98,6 +100,9 @@ describe('direct reads', () => {
     }
     expect(sent(fakes, 'get')).toBe(0);
     expect(sent(fakes, 'lget')).toBe(12);
+    // One owner sends the whole object, the other only its digest.
+    const full = fakes.reduce((n, f) => n + f.server.received.filter((m) => m.t === 'lget' && m.dg !== true).length, 0);
+    expect(full).toBe(6);
     // Rotating: every owner was asked.
     for (const f of fakes) expect(f.server.received.some((m) => m.t === 'lget')).toBe(true);
     expect(c.stats()).toEqual({ directReads: 6, directFallbacks: 0 });
@@ -142,6 +147,21 @@ describe('direct reads', () => {
     expect(answers).toContain('coordinated');
     expect(c.stats().directFallbacks).toBeGreaterThan(0);
     expect(sent(fakes, 'get')).toBe(c.stats().directFallbacks);
+  });
+
+  it('a digest that does not match the copy read in full sends the get to a coordinator', async () => {
+    const fakes = await cluster(2);
+    for (const f of fakes) f.copies.set('k', written('v'));
+    const c = await client(fakes);
+    // Every owner sends a wrong digest; the whole copies agree, but the client only sees digests for the others.
+    for (const f of fakes) {
+      f.lget = (req) => {
+        const o = f.copies.get(req.k)!;
+        return req.dg === true ? { t: 'lget_dg_ok', id: req.id, dg: new Uint8Array(8) } : { t: 'lget_ok', id: req.id, o: vc.toWire(o) };
+      };
+    }
+    expect(dec.decode((await c.get('k')).values[0]!)).toBe('coordinated');
+    expect(c.stats()).toEqual({ directReads: 0, directFallbacks: 1 });
   });
 
   it('a replica that holds the key while another has nothing is a difference too', async () => {

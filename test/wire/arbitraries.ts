@@ -140,7 +140,7 @@ export const requestByType: Record<ClientRequest['t'], fc.Arbitrary<ClientReques
   ),
   del: fc.record({ t: fc.constant('del' as const), id, k: key, ctx, w: quorum, tmo }, { requiredKeys: ['t', 'id', 'k'] }),
   ring: fc.record({ t: fc.constant('ring' as const), id }),
-  lget: fc.record({ t: fc.constant('lget' as const), id, k: key }),
+  lget: fc.record({ t: fc.constant('lget' as const), id, k: key, dg: fc.boolean() }, { requiredKeys: ['t', 'id', 'k'] }),
 };
 
 export const responseByType: Record<ClientResponse['t'], fc.Arbitrary<ClientResponse>> = {
@@ -161,6 +161,7 @@ export const responseByType: Record<ClientResponse['t'], fc.Arbitrary<ClientResp
     r: fc.integer({ min: 1, max: 15 }),
   }, { requiredKeys: ['t', 'id', 'q', 'n', 'o', 'm'] }),
   lget_ok: fc.record({ t: fc.constant('lget_ok' as const), id, o: fc.option(dvv, { nil: null }) }),
+  lget_dg_ok: fc.record({ t: fc.constant('lget_dg_ok' as const), id, dg: fc.option(fc.uint8Array({ minLength: 8, maxLength: 8 }), { nil: null }) }),
   err: fc.record({ t: fc.constant('err' as const), id, code: errCode, msg: errMsg }),
 };
 
