@@ -20,8 +20,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ShoalError, isShoalError } from '../errors/index.js';
 import { objectDigest } from '../antientropy/index.js';
+import { ShoalError, isShoalError } from '../errors/index.js';
 import { toWire } from '../vclock/index.js';
 import { createClientCodec, frameLimits, type ClientCodec } from '../wire/index.js';
 import type { ClientRequest, ClientResponse } from '../wire/index.js';

@@ -94,6 +94,8 @@ export interface KeyExplain {
   readonly [extra: string]: unknown;
 }
 
+function noop(): void {}
+
 /**
  * One Shoal node: the driver loop around the protocol cores. It feeds gossip its ticks,
  * messages and link events; runs the coordinator's quorum machines against the store and
@@ -104,8 +106,6 @@ export interface KeyExplain {
  * The same class runs in production (ws transport, classic-level) and in the simulator
  * (memory transport and store, simulated clock): everything it touches comes in `deps`.
  */
-function noop(): void {}
-
 export class ShoalNode implements KvService {
   readonly id: string;
   readonly n: number;

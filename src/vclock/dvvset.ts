@@ -325,10 +325,10 @@ export function lessOrEqual(a: DVVSet, b: DVVSet): boolean {
 
 /**
  * Whether two copies of a key hold the same versions: each has seen every dot the other
- * has (and so, dots being unique, holds the same values). Read repair and the SDK's
- * direct reads compare with this, not `equals`, whose per-entry timestamps are local
- * bookkeeping that may differ between replicas holding the same versions (each such pair
- * used to cost one needless repair write).
+ * has (and so, dots being unique, holds the same values). Read repair compares with
+ * this, not `equals`, whose per-entry timestamps are local bookkeeping that may differ
+ * between replicas holding the same versions (each such pair used to cost one needless
+ * repair write).
  */
 export function sameVersions(a: DVVSet, b: DVVSet): boolean {
   return a.anon.length === b.anon.length && lessOrEqual(a, b) && lessOrEqual(b, a);
