@@ -14,6 +14,7 @@ import {
   clientTimeoutMsDefault,
   clientTimeoutMsMax,
   clientCloseWaitMs,
+  clientDirectReadAvoidMs,
   clientDirectReadTimeoutMs,
   keyBytesMax,
   maxValueBytesDefault,
@@ -104,6 +105,8 @@ class Connection {
   lastError = '';
   /** Ids of requests sent on this socket and not yet answered. */
   readonly sent = new Set<number>();
+  /** Direct reads skip this node until then (monotonic ms): it let one time out. */
+  directAvoidUntil = -Infinity;
   constructor(
     /** `HOST:PORT`, as the ring's members name their client address. */
     readonly address: string,
@@ -349,11 +352,12 @@ export class ShoalClient {
     const owners = preferredOwners(table, key);
     if (owners.length < r) return null;
     const start = this.directTurn++ % owners.length;
+    const now = this.clock.monotonic();
     const out: Connection[] = [];
     for (let i = 0; i < owners.length && out.length < r; i++) {
       const addr = this.memberAddr.get(owners[(start + i) % owners.length]!);
       const c = addr === undefined ? undefined : this.conns.get(addr);
-      if (c !== undefined && c.state === 'open' && c.socket !== null) out.push(c);
+      if (c !== undefined && c.state === 'open' && c.socket !== null && c.directAvoidUntil <= now) out.push(c);
     }
     return out.length === r ? out : null;
   }
@@ -372,7 +376,13 @@ export class ShoalClient {
       targets.map((c, i) =>
         this.request(i === 0 ? { t: 'lget', k: key } : { t: 'lget', k: key, dg: true }, key, timeoutMs, c).then(
           (res) => res,
-          () => undefined,
+          (err: unknown) => {
+            // A node that does not answer a local read in time is paused, overloaded or
+            // cut off: later direct reads leave it out for a while (a coordinator's
+            // speculative retry and circuit breaker deal with it meanwhile).
+            if (err instanceof ShoalError && err.code === 'TIMEOUT') c.directAvoidUntil = this.clock.monotonic() + clientDirectReadAvoidMs;
+            return undefined;
+          },
         ),
       ),
     );

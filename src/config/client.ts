@@ -46,6 +46,12 @@ export const clientRetriesMax = 3;
  * near this is a sick replica, not a slow quorum.
  */
 export const clientDirectReadTimeoutMs = 250;
+/**
+ * After a direct read to a node timed out, direct reads leave that node out for this
+ * long (their gets use the other owners, or a coordinator). A paused or cut-off node then
+ * costs one client one timed-out read a second instead of one per get that picks it.
+ */
+export const clientDirectReadAvoidMs = 1_000;
 /** First reconnect delay after a connection drops; doubles per failed attempt. */
 export const clientReconnectBaseMs = 100;
 /**

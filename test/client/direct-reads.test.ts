@@ -196,6 +196,24 @@ describe('direct reads', () => {
     expect(tmo).toBeLessThanOrEqual(100);
   });
 
+  it('an owner that let a direct read time out is left out of direct reads for a while', async () => {
+    const fakes = await cluster(2);
+    for (const f of fakes) f.copies.set('k', written('v'));
+    fakes[2]!.lget = () => null;
+    const c = await client(fakes);
+    // Rotating over the three owners, some read asks the silent one and times out (100 ms).
+    const answers: string[] = [];
+    for (let i = 0; i < 3; i++) answers.push(dec.decode((await c.get('k', { timeoutMs: 200 })).values[0]!));
+    expect(answers).toContain('coordinated');
+    const asked = fakes[2]!.server.received.filter((m) => m.t === 'lget').length;
+    expect(asked).toBe(1);
+    // Now every direct read goes to the two that answer, and none falls back.
+    const before = c.stats();
+    for (let i = 0; i < 6; i++) expect(dec.decode((await c.get('k', { timeoutMs: 200 })).values[0]!)).toBe('v');
+    expect(fakes[2]!.server.received.filter((m) => m.t === 'lget').length).toBe(asked);
+    expect(c.stats()).toEqual({ directReads: before.directReads + 6, directFallbacks: before.directFallbacks });
+  });
+
   it('without an R (no option, none from the server), with the read-repair draw, or turned off: coordinated', async () => {
     const noR = await cluster(undefined);
     for (const f of noR) f.copies.set('k', written('v'));
