@@ -361,7 +361,7 @@ async function main(): Promise<void> {
         `Workload: ${VALUE}-byte values, ${KEYS.toLocaleString('en-US')} keys (uniform), ${CONC} requests in flight (and 1 in flight for latency), ` +
         `${DURATION_MS / 1000} s per measure after ${WARMUP_MS / 1000} s of warm-up, ${ROUNDS} rounds alternating between the systems; medians over rounds. ` +
         `One closed-loop generator (src/bench) in one Node process drives every system, and runs on the same 2 cores as the servers ("load generator included"). ` +
-        `Shoal: 3 \`bin/shoal start\` processes, N=3, R=W=2, through the SDK (CBOR over WebSocket, requests routed to an owner); ` +
+        `Shoal: 3 \`bin/shoal start\` processes, N=3, R=W=2, through the SDK (CBOR over WebSocket, writes routed to an owner, gets read directly from R owners: one object and R-1 digests, with a coordinated read when they differ); ` +
         `default durability = acknowledged when W replicas handed the write to their storage engine; \`--sync\` = fsync with group commit before a replica acknowledges. ` +
         `etcd ${etcdVersion(etcdBin)}: 3 members on loopback, through its v3 JSON gateway (\`/v3/kv/put\`, serializable \`/v3/kv/range\`) with a keep-alive HTTP client at the same concurrency; **etcd fsyncs its WAL on every write**, so its puts compare with Shoal's \`--sync\` puts on durability and with the default on the contract each offers. ` +
         `Ceilings: raw classic-level \`put\`/\`get\` in the generator's process at the same concurrency, and a bare ws request/response pair with CBOR against a server process doing no work. ` +
