@@ -23,7 +23,8 @@ const METHODS = new Set(['GET', 'PUT', 'DELETE', 'POST', 'HEAD']);
 
 export class ApiMetrics {
   private readonly http = new Map<string, number>();
-  private readonly ws = new Map<string, number>();
+  /** Counts by frame type, then outcome: two lookups per request, no label string built on the hot path. */
+  private readonly ws = new Map<string, Map<string, number>>();
   inFlight = 0;
   wsConnections = 0;
 
@@ -35,8 +36,9 @@ export class ApiMetrics {
 
   /** `type` is a frame type we know (`get`, `put`, ...) and `code` `ok` or a wire error code. */
   countWs(type: string, code: string): void {
-    const key = `type="${type}",code="${code}"`;
-    this.ws.set(key, (this.ws.get(key) ?? 0) + 1);
+    let byCode = this.ws.get(type);
+    if (byCode === undefined) this.ws.set(type, (byCode = new Map()));
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
   }
 
   text(): string {
@@ -46,7 +48,9 @@ export class ApiMetrics {
     for (const [k, v] of [...this.http].sort()) lines.push(`shoal_api_requests_total{${k}} ${v}`);
     lines.push('# HELP shoal_api_ws_requests_total Client WebSocket requests answered, by type and outcome.');
     lines.push('# TYPE shoal_api_ws_requests_total counter');
-    for (const [k, v] of [...this.ws].sort()) lines.push(`shoal_api_ws_requests_total{${k}} ${v}`);
+    const ws: Array<[string, number]> = [];
+    for (const [type, byCode] of this.ws) for (const [code, v] of byCode) ws.push([`type="${type}",code="${code}"`, v]);
+    for (const [k, v] of ws.sort()) lines.push(`shoal_api_ws_requests_total{${k}} ${v}`);
     lines.push('# HELP shoal_api_in_flight Client requests being worked on.');
     lines.push('# TYPE shoal_api_in_flight gauge');
     lines.push(`shoal_api_in_flight ${this.inFlight}`);

@@ -124,6 +124,12 @@ describe('/v1/ws requests', () => {
     service.failNext = new ShoalError('UNAVAILABLE', 'n1 is not a primary owner of this key');
     expect(await c.send({ t: 'lget', id: 5, k: 'k' })).toMatchObject({ t: 'err', id: 5, code: 'unavailable' });
     expect(await c.send({ t: 'lget', id: 6, k: '' })).toMatchObject({ t: 'err', id: 6, code: 'bad_request' });
+    // The API counts every answer by frame type and outcome, in sorted series.
+    const lines = h!.api.apiMetricsText().split('\n').filter((l) => l.startsWith('shoal_api_ws_requests_total{'));
+    expect(lines).toContain('shoal_api_ws_requests_total{type="lget",code="ok"} 4');
+    expect(lines).toContain('shoal_api_ws_requests_total{type="lget",code="unavailable"} 1');
+    expect(lines).toContain('shoal_api_ws_requests_total{type="put",code="ok"} 2');
+    expect(lines).toEqual([...lines].sort());
   });
 
   it('answers err with the same id when the node fails, and keeps the connection', async () => {
