@@ -406,10 +406,10 @@ export class ShoalClient {
       if (!sameDigest(digest, res.dg)) return null;
     }
     if (obj === undefined) return { values: [], context: null, found: false };
+    const answer = vc.readAnswer(obj);
     const values: Uint8Array[] = [];
-    for (const s of vc.liveSiblings(obj)) if (s.value !== null) values.push(s.value);
-    const context = vc.siblingCount(obj) === 0 && obj.entries.length === 0 ? null : vc.encodeContext(vc.join(obj));
-    return { values, context, found: values.length > 0 };
+    for (const s of answer.siblings) if (s.value !== null) values.push(s.value);
+    return { values, context: answer.context, found: values.length > 0 };
   }
 
   async put(key: string, value: Uint8Array | string, options: PutOptions = {}): Promise<WriteResult> {

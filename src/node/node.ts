@@ -839,8 +839,7 @@ export class ShoalNode implements KvService {
     const started = this.now();
     try {
       const merged = await this.runRead(quorum, partition, key, r, timeoutMs);
-      const live = vc.liveSiblings(merged);
-      return { siblings: live, context: vc.siblingCount(merged) === 0 && merged.entries.length === 0 ? null : vc.encodeContext(vc.join(merged)) };
+      return vc.readAnswer(merged);
     } finally {
       this.inFlight--;
       this.recordLatency(this.now() - started);

@@ -16,7 +16,8 @@ import { Decoder, Encoder } from 'cbor-x';
 import { contextEntriesMax, contextIdBytesMax, contextTokenBytesMax } from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
 import { base64urlDecode, base64urlEncode } from './base64url.js';
-import type { VersionVector } from './types.js';
+import { join, liveSiblings, siblingCount } from './dvvset.js';
+import type { DVVSet, Sibling, VersionVector } from './types.js';
 
 const FORMAT_V1 = 0x01;
 const encoder = new Encoder({ useRecords: false });
@@ -101,4 +102,15 @@ export function decodeContext(token: string): VersionVector {
   }
   if (canonical !== token) throw bad('not in canonical encoding');
   return vv;
+}
+
+/**
+ * What a read answers from a key's object (a coordinator's merge of its replies, or the
+ * copy the SDK's direct read agreed on): the live siblings, and the context of everything
+ * in the object, tombstones included; null only when nothing at all is known of the key.
+ * One function for both, so a direct read answers exactly as a coordinated one.
+ */
+export function readAnswer(obj: DVVSet): { siblings: Sibling[]; context: string | null } {
+  const known = siblingCount(obj) > 0 || obj.entries.length > 0;
+  return { siblings: liveSiblings(obj), context: known ? encodeContext(join(obj)) : null };
 }

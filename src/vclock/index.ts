@@ -79,6 +79,6 @@ export { prune } from './prune.js';
 export type { PruneOptions } from './prune.js';
 export { resolve, capSiblings, newestResolver, newestResolver as defaultResolver } from './resolve.js';
 export type { Resolver } from './resolve.js';
-export { encodeContext, decodeContext } from './context.js';
+export { encodeContext, decodeContext, readAnswer } from './context.js';
 export { base64urlEncode, base64urlDecode } from './base64url.js';
 export { toWire, fromWire } from './wire.js';

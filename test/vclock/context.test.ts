@@ -8,7 +8,12 @@ import {
   base64urlDecode,
   base64urlEncode,
   decodeContext,
+  empty,
   encodeContext,
+  fresh,
+  join,
+  readAnswer,
+  update,
   type VersionVector,
 } from '../../src/vclock/index.js';
 
@@ -177,5 +182,24 @@ describe('encodeContext / decodeContext', () => {
     for (const vv of bad) {
       expect(() => encodeContext(vv)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
     }
+  });
+});
+
+describe('readAnswer: what a read returns from an object', () => {
+  const v = (x: string) => new TextEncoder().encode(x);
+  it('nothing known: no siblings, no context', () => {
+    expect(readAnswer(empty())).toEqual({ siblings: [], context: null });
+  });
+  it('live siblings, and the context of the whole object', () => {
+    const one = update(fresh([], { value: v('a'), ts: 1 }), empty(), 'n1', 1);
+    const two = update(fresh([], { value: v('b'), ts: 2 }), one, 'n2', 2);
+    const got = readAnswer(two);
+    expect(got.siblings.map((x) => new TextDecoder().decode(x.value!)).sort()).toEqual(['a', 'b']);
+    expect(got.context).toBe(encodeContext(join(two)));
+  });
+  it('a tombstone: no live sibling, but its context (a write with it supersedes the delete)', () => {
+    const live = update(fresh([], { value: v('a'), ts: 1 }), empty(), 'n1', 1);
+    const dead = update(fresh(join(live), { value: null, ts: 2 }), live, 'n1', 2);
+    expect(readAnswer(dead)).toEqual({ siblings: [], context: encodeContext(join(dead)) });
   });
 });
