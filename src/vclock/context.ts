@@ -10,9 +10,10 @@
  * only the canonical encoding (re-encoding must reproduce the token exactly), so a token
  * has one meaning, a mangled one is refused rather than half-understood, and any future
  * layout gets a new version byte. Every failure is ShoalError BAD_REQUEST. Browser-safe:
- * cbor-x and hand-written base64url, no Buffer and no node: imports.
+ * cbor-x to decode, a hand-written encoder for this one shape, hand-written base64url, no
+ * Buffer and no node: imports.
  */
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder } from 'cbor-x';
 import { contextEntriesMax, contextIdBytesMax, contextTokenBytesMax } from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
 import { base64urlDecode, base64urlEncode } from './base64url.js';
@@ -20,7 +21,6 @@ import { join, liveSiblings, siblingCount } from './dvvset.js';
 import type { DVVSet, Sibling, VersionVector } from './types.js';
 
 const FORMAT_V1 = 0x01;
-const encoder = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 const utf8 = new TextEncoder();
 /** In a `u` regex, a surrogate code unit only matches when it is not half of a pair. CBOR text must be valid UTF-8. */
@@ -58,19 +58,98 @@ export function encodeContext(vv: VersionVector): string {
   return encodeChecked(vv);
 }
 
-/** The token of a vector that `problem` has already passed (decode re-encodes with it: one check, not two). */
+/** Scratch for a token's bytes (encoding is synchronous); grows to the largest token made. */
+let scratch = new Uint8Array(256);
+let scratchView = new DataView(scratch.buffer);
+
+/**
+ * The token of a vector that `problem` has already passed (decode re-encodes with it: one
+ * check, not two). The body's shape is fixed (an array of text and counters), so it is
+ * written by hand, byte for byte what cbor-x writes for the same array (a test holds the
+ * two to it): minimal heads, UTF-8 text, counters up to 2^32-1 as integers and larger
+ * ones as float64. Every read answer and every put's reply encodes one; cbor-x's general
+ * encoder and a copy for the version byte cost several times as much.
+ */
 function encodeChecked(vv: VersionVector): string {
-  const flat: Array<string | number> = [];
-  for (const [id, n] of vv) flat.push(id, n);
-  const body = encoder.encode(flat);
-  const bytes = new Uint8Array(body.length + 1);
-  bytes[0] = FORMAT_V1;
-  bytes.set(body, 1);
-  const token = base64urlEncode(bytes);
+  // At most: version byte, array head, and per actor a text head, 3 bytes per UTF-16
+  // unit, and a 9-byte counter.
+  let max = 4;
+  for (const [id] of vv) max += 12 + 3 * id.length;
+  if (scratch.length < max) {
+    scratch = new Uint8Array(Math.max(max, scratch.length * 2));
+    scratchView = new DataView(scratch.buffer);
+  }
+  const b = scratch;
+  b[0] = FORMAT_V1;
+  let p = head(b, 1, 0x80, vv.length * 2);
+  for (const [id, n] of vv) {
+    p = head(b, p, 0x60, utf8Length(id));
+    for (let i = 0; i < id.length; i++) {
+      let c = id.charCodeAt(i);
+      if (c < 0x80) b[p++] = c;
+      else if (c < 0x800) {
+        b[p++] = (c >> 6) | 0xc0;
+        b[p++] = (c & 0x3f) | 0x80;
+      } else if ((c & 0xfc00) === 0xd800 && i + 1 < id.length && (id.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c & 0x03ff) << 10) + (id.charCodeAt(++i) & 0x03ff);
+        b[p++] = (c >> 18) | 0xf0;
+        b[p++] = ((c >> 12) & 0x3f) | 0x80;
+        b[p++] = ((c >> 6) & 0x3f) | 0x80;
+        b[p++] = (c & 0x3f) | 0x80;
+      } else {
+        b[p++] = (c >> 12) | 0xe0;
+        b[p++] = ((c >> 6) & 0x3f) | 0x80;
+        b[p++] = (c & 0x3f) | 0x80;
+      }
+    }
+    if (n <= 0xffffffff) p = head(b, p, 0x00, n);
+    else {
+      b[p++] = 0xfb;
+      scratchView.setFloat64(p, n);
+      p += 8;
+    }
+  }
+  const token = base64urlEncode(b, p);
   if (token.length > contextTokenBytesMax) {
     throw new ShoalError('INTERNAL', `cannot encode context: token of ${token.length} characters exceeds ${contextTokenBytesMax}`);
   }
   return token;
+}
+
+/** Writes the shortest CBOR head of `major` (already shifted) for `n` at `p`; returns the next position. */
+function head(b: Uint8Array, p: number, major: number, n: number): number {
+  if (n < 24) b[p++] = major | n;
+  else if (n < 0x100) {
+    b[p++] = major | 24;
+    b[p++] = n;
+  } else if (n < 0x10000) {
+    b[p++] = major | 25;
+    b[p++] = n >>> 8;
+    b[p++] = n & 0xff;
+  } else {
+    b[p++] = major | 26;
+    b[p++] = n >>> 24;
+    b[p++] = (n >>> 16) & 0xff;
+    b[p++] = (n >>> 8) & 0xff;
+    b[p++] = n & 0xff;
+  }
+  return p;
+}
+
+/** UTF-8 bytes of a well-formed string (`problem` refuses lone surrogates). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if ((c & 0xfc00) === 0xd800 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A pair: two units, four bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 /** Decodes a token from a client; any malformed token throws ShoalError BAD_REQUEST. */
