@@ -27,7 +27,7 @@ export const reapScanKeysMax = 500;
 export const reapBatchMax = 64;
 /** Timeout of the reaper's requests to peers, ms. */
 export const reapRequestTimeoutMs = 2_000;
-/** Keys whose actor id a node remembers for reuse (an LRU); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
+/** Keys whose actor id a node remembers for reuse (oldest out first); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
 export const actorsRecentMax = 100_000;
 /**
  * Gossip messages held while a new incarnation is being written (they carry it, so they wait),

@@ -33,6 +33,22 @@ describe('per-key actor ids (kv679)', () => {
     expect(stale).not.toBe('n1#ep.5');
   });
 
+  it('remembers at most its bound of keys, forgetting the oldest written first even if written again since', async () => {
+    const store = new ObjectStore(new MemoryEngine(new MemoryBacking()));
+    await store.open();
+    const actors = new ActorIds(store, 'n1#ep', 2);
+    await actors.open();
+    await actors.ensure();
+    const a = actors.choose(0, 'a', undefined, []);
+    const b = actors.choose(0, 'b', undefined, []);
+    // 'a' written again under its remembered id: it stays first in line all the same.
+    expect(actors.choose(0, 'a', obj([[a, 1]]), [])).toBe(a);
+    actors.choose(0, 'c', undefined, []);
+    // A third key pushed out the first one remembered: 'b' keeps its id, 'a' gets a fresh one.
+    expect(actors.choose(0, 'b', obj([[b, 1]]), [])).toBe(b);
+    expect(actors.choose(0, 'a', obj([[a, 2]]), [])).not.toBe(a);
+  });
+
   it('takes a fresh id after the key was removed here, even when an old copy with our entry comes back', async () => {
     const { actors } = await open(new MemoryBacking());
     await actors.ensure();
