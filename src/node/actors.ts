@@ -12,12 +12,12 @@
  * entry of ours that is behind what we had issued. So a node reuses an actor id for a key
  * only while it remembers, in this process, having written the key under it and not
  * having removed the key since (a bounded map, oldest entry out first, forgotten on every
- * removal); its stored
- * entry for that actor is then authoritative, since every dot of the actor went through
- * this node's own copy first. Otherwise it takes a fresh id `NODE#STOREEPOCH.SEQ`, with
- * SEQ from a node-wide sequence persisted in blocks before use, so it never repeats
- * across restarts. A hot key thus carries one entry per node per process lifetime; the
- * old ones carry no values and are pruned.
+ * removal); its stored entry for that actor is then authoritative, since every dot of the
+ * actor went through this node's own copy first. Otherwise it takes a fresh id
+ * `NODE#STOREEPOCH.SEQ`, with SEQ from a node-wide sequence persisted in blocks before
+ * use, so it never repeats across restarts. A key thus gains an entry per node per process
+ * lifetime, and one more each time the node has written actorsRecentMax other keys since
+ * it first remembered this one; the old entries carry no values and are pruned.
  */
 import * as cfg from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
