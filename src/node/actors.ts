@@ -16,8 +16,8 @@
  * actor went through this node's own copy first. Otherwise it takes a fresh id
  * `NODE#STOREEPOCH.SEQ`, with SEQ from a node-wide sequence persisted in blocks before
  * use, so it never repeats across restarts. A key thus gains an entry per node per process
- * lifetime, and one more each time the node has written actorsRecentMax other keys since
- * it first remembered this one; the old entries carry no values and are pruned.
+ * lifetime, and one more each time actorsRecentMax other keys have taken fresh ids here
+ * since it was remembered; the old entries carry no values and are pruned.
  */
 import * as cfg from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
