@@ -15,6 +15,7 @@ import {
   clientTimeoutMsMax,
   clientCloseWaitMs,
   clientDirectReadAvoidMs,
+  clientDirectReadAllOwnersInFlightMax,
   clientDirectReadTimeoutMs,
   keyBytesMax,
   maxValueBytesDefault,
@@ -232,6 +233,7 @@ export class ShoalClient {
   private readonly maxValueBytes: number;
   private readonly routing: boolean;
   private readonly directReads: boolean;
+  private readonly askAllWhenIdle: boolean;
   /** Rotates which R of a key's owners a direct read asks, so reads spread over all N. */
   private directTurn = 0;
   private readonly counts: ClientStats = { directReads: 0, directFallbacks: 0 };
@@ -254,6 +256,7 @@ export class ShoalClient {
     this.maxValueBytes = options.maxValueBytes ?? maxValueBytesDefault;
     this.routing = options.routing ?? true;
     this.directReads = this.routing && (options.directReads ?? true);
+    this.askAllWhenIdle = options.directReadsAskAllWhenIdle ?? true;
     this.resolver = options.resolver ?? resolveByGreatestBytes;
     this.r = checkQuorum(options.r, 'r');
     this.w = checkQuorum(options.w, 'w');
@@ -309,13 +312,17 @@ export class ShoalClient {
     checkKey(key);
     const r = checkQuorum(options.r, 'r') ?? this.r;
     let tmo = checkTimeout(options.timeoutMs, this.timeoutMs);
-    const targets = this.closed || this.inFlight() >= clientInFlightMax ? null : this.directTargets(key, r);
-    if (targets !== null) {
+    const direct = this.closed || this.inFlight() >= clientInFlightMax ? null : this.directTargets(key, r);
+    if (direct !== null) {
       const started = this.clock.monotonic();
       this.directGets++;
       let got: GetResult | null;
       try {
-        got = await this.directGet(key, targets, Math.max(1, Math.min(clientDirectReadTimeoutMs, Math.floor(tmo / 2))));
+        const directTmo = Math.max(1, Math.min(clientDirectReadTimeoutMs, Math.floor(tmo / 2)));
+        got =
+          direct.targets.length === direct.r
+            ? await this.directGet(key, direct.targets, directTmo)
+            : await this.directGetFirstAgreeing(key, direct.targets, direct.r, directTmo);
       } finally {
         this.directGets--;
       }
@@ -337,13 +344,15 @@ export class ShoalClient {
   }
 
   /**
-   * The connections a direct read of `key` asks: R of its N owners, rotating, every one
-   * open. Null when a direct read cannot stand in for a coordinated one: direct reads off,
-   * no ring yet, R unknown (no option and the server did not say), fewer than R owners
-   * connected, or this read drew the read-repair chance (a coordinated read then asks
-   * every replica and repairs the stale, as the server does for its own gets).
+   * The connections a direct read of `key` asks, and its R: R of its N owners, rotating,
+   * every one open; or, on an idle client (clientDirectReadAllOwnersInFlightMax), every
+   * open owner, of which R must agree. Null when a direct read cannot stand in for a
+   * coordinated one: direct reads off, no ring yet, R unknown (no option and the server
+   * did not say), fewer than R owners connected, or this read drew the read-repair chance
+   * (a coordinated read then asks every replica and repairs the stale, as the server does
+   * for its own gets).
    */
-  private directTargets(key: string, quorum: Quorum | undefined): Connection[] | null {
+  private directTargets(key: string, quorum: Quorum | undefined): { targets: Connection[]; r: number } | null {
     const table = this.table;
     if (!this.directReads || table === null) return null;
     const r = quorum === 'one' ? 1 : quorum === 'quorum' ? Math.floor(table.n / 2) + 1 : quorum === 'all' ? table.n : (quorum ?? table.r);
@@ -353,13 +362,75 @@ export class ShoalClient {
     if (owners.length < r) return null;
     const start = this.directTurn++ % owners.length;
     const now = this.clock.monotonic();
+    const want = this.askAllWhenIdle && this.inFlight() < clientDirectReadAllOwnersInFlightMax ? owners.length : r;
     const out: Connection[] = [];
-    for (let i = 0; i < owners.length && out.length < r; i++) {
+    for (let i = 0; i < owners.length && out.length < want; i++) {
       const addr = this.memberAddr.get(owners[(start + i) % owners.length]!);
       const c = addr === undefined ? undefined : this.conns.get(addr);
       if (c !== undefined && c.state === 'open' && c.socket !== null && c.directAvoidUntil <= now) out.push(c);
     }
-    return out.length === r ? out : null;
+    return out.length >= r ? { targets: out, r } : null;
+  }
+
+  /**
+   * One `lget` of a direct read. Undefined when the owner refused or failed; an owner that
+   * does not answer a local read in time is paused, overloaded or cut off, so later direct
+   * reads leave it out for a while (a coordinator's speculative retry and circuit breaker
+   * deal with it meanwhile).
+   */
+  private directRequest(c: Connection, key: string, digestOnly: boolean, timeoutMs: number): Promise<ClientResponse | undefined> {
+    return this.request(digestOnly ? { t: 'lget', k: key, dg: true } : { t: 'lget', k: key }, key, timeoutMs, c).then(
+      (res) => res,
+      (err: unknown) => {
+        if (err instanceof ShoalError && err.code === 'TIMEOUT') c.directAvoidUntil = this.clock.monotonic() + clientDirectReadAvoidMs;
+        return undefined;
+      },
+    );
+  }
+
+  /**
+   * Asks every target for its whole copy and answers from the first `r` whose copies hold
+   * the same versions (equal digests), without waiting for the rest. Any two sets of R
+   * owners share one when R + W > N, so R agreeing copies hold every write acknowledged
+   * by W, as R copies read by a coordinator would. Null (the caller reads through a
+   * coordinator, which repairs) once no `r` can agree any more.
+   */
+  private directGetFirstAgreeing(key: string, targets: Connection[], r: number, timeoutMs: number): Promise<GetResult | null> {
+    return new Promise((resolve) => {
+      const groups: Array<{ digest: Uint8Array | null; count: number }> = [];
+      let left = targets.length;
+      let best = 0;
+      let done = false;
+      const settle = (res: ClientResponse | undefined): void => {
+        left--;
+        if (done) return;
+        if (res?.t === 'lget_ok') {
+          let obj: DVVSet | undefined;
+          let valid = true;
+          try {
+            obj = res.o === null ? undefined : vc.fromWire(res.o as DVVSetWire);
+          } catch {
+            valid = false;
+          }
+          if (valid) {
+            const digest = obj === undefined ? null : objectDigest(obj);
+            let group = groups.find((g) => (g.digest === null ? digest === null : digest !== null && sameDigest(g.digest, digest)));
+            if (group === undefined) groups.push((group = { digest, count: 0 }));
+            best = Math.max(best, ++group.count);
+            if (group.count >= r) {
+              done = true;
+              resolve(answerOf(obj));
+              return;
+            }
+          }
+        }
+        if (best + left < r) {
+          done = true;
+          resolve(null);
+        }
+      };
+      for (const c of targets) void this.directRequest(c, key, false, timeoutMs).then(settle);
+    });
   }
 
   /**
@@ -372,20 +443,7 @@ export class ShoalClient {
    * the coordinator merges them and repairs the stale one.
    */
   private async directGet(key: string, targets: Connection[], timeoutMs: number): Promise<GetResult | null> {
-    const replies = await Promise.all(
-      targets.map((c, i) =>
-        this.request(i === 0 ? { t: 'lget', k: key } : { t: 'lget', k: key, dg: true }, key, timeoutMs, c).then(
-          (res) => res,
-          (err: unknown) => {
-            // A node that does not answer a local read in time is paused, overloaded or
-            // cut off: later direct reads leave it out for a while (a coordinator's
-            // speculative retry and circuit breaker deal with it meanwhile).
-            if (err instanceof ShoalError && err.code === 'TIMEOUT') c.directAvoidUntil = this.clock.monotonic() + clientDirectReadAvoidMs;
-            return undefined;
-          },
-        ),
-      ),
-    );
+    const replies = await Promise.all(targets.map((c, i) => this.directRequest(c, key, i > 0, timeoutMs)));
     const data = replies[0];
     if (data?.t !== 'lget_ok') return null;
     let obj: DVVSet | undefined;
@@ -405,11 +463,7 @@ export class ShoalClient {
       digest ??= objectDigest(obj);
       if (!sameDigest(digest, res.dg)) return null;
     }
-    if (obj === undefined) return { values: [], context: null, found: false };
-    const answer = vc.readAnswer(obj);
-    const values: Uint8Array[] = [];
-    for (const s of answer.siblings) if (s.value !== null) values.push(s.value);
-    return { values, context: answer.context, found: values.length > 0 };
+    return answerOf(obj);
   }
 
   async put(key: string, value: Uint8Array | string, options: PutOptions = {}): Promise<WriteResult> {
@@ -801,6 +855,15 @@ export class ShoalClient {
     if (this.clock.monotonic() - this.lastRingRefresh < clientRingRefreshMinMs) return;
     void this.refreshRing().catch(() => undefined);
   }
+}
+
+/** What a get answers from the copy its direct read agreed on (undefined: no owner has the key). */
+function answerOf(obj: DVVSet | undefined): GetResult {
+  if (obj === undefined) return { values: [], context: null, found: false };
+  const answer = vc.readAnswer(obj);
+  const values: Uint8Array[] = [];
+  for (const s of answer.siblings) if (s.value !== null) values.push(s.value);
+  return { values, context: answer.context, found: values.length > 0 };
 }
 
 /** The key's N distinct owners, walking the ring from its partition (the primaries of its preference list). */

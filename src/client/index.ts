@@ -38,8 +38,10 @@
  * owner refuses because the client's ring is stale, fails, is slow, or the copies
  * differ) sends an ordinary coordinated `get` with the time left, which reads with the
  * sloppy quorum and repairs the stale copy; one read in ten goes that way on purpose (the
- * read-repair chance a coordinator applies to its own reads). docs/protocol.md has the
- * rules; `directReads: false` turns it off; `stats()` counts both outcomes.
+ * read-repair chance a coordinator applies to its own reads). A get that is the client's
+ * only request in flight asks every owner for its whole copy instead and answers from the
+ * first R that agree (`directReadsAskAllWhenIdle`). docs/protocol.md has the rules;
+ * `directReads: false` turns it off; `stats()` counts both outcomes.
  *
  * Limits and timeouts. Every request has a client-side deadline: its `timeoutMs` (sent
  * to the server as `tmo`, so the server gives up first and answers `unavailable` with a

@@ -71,6 +71,12 @@ export interface ConnectOptions {
    * coordinated read whenever the copies differ, an owner refuses or is not connected.
    */
   directReads?: boolean;
+  /**
+   * With direct reads: when a get is the only request in flight on this client, ask every
+   * connected owner for its copy and answer from the first R that agree (default true;
+   * see clientDirectReadAllOwnersInFlightMax). Off, a direct get always asks exactly R.
+   */
+  directReadsAskAllWhenIdle?: boolean;
   /** Injected environment, for tests; defaults are the real ones. */
   clock?: Clock;
   timers?: Timers;

@@ -76,8 +76,20 @@ async function cluster(ringR: number | undefined): Promise<Fake[]> {
   return fakes;
 }
 
+/** Three owners of 'k' with R=2: a and c hold a newer version than b. */
+async function diverged(): Promise<{ fakes: Fake[]; newer: DVVSet }> {
+  const fakes = await cluster(2);
+  const older = written('old');
+  const newer = vc.update(vc.fresh(vc.join(older), { value: enc.encode('new'), ts: 2 }), older, 'node-a', 2);
+  fakes[0]!.copies.set('k', newer);
+  fakes[1]!.copies.set('k', older);
+  fakes[2]!.copies.set('k', newer);
+  return { fakes, newer };
+}
+
+/** A client; its gets ask exactly R owners even when idle, unless the test asks otherwise. */
 async function client(fakes: Fake[], options: Partial<ConnectOptions> = {}): Promise<ShoalClient> {
-  const c = await connect({ endpoints: [fakes[0]!.server.address], random: fixedRandom(), ...options });
+  const c = await connect({ endpoints: [fakes[0]!.server.address], random: fixedRandom(), directReadsAskAllWhenIdle: false, ...options });
   clients.push(c);
   await expect.poll(() => c.connected().length).toBe(3);
   await c.ring();
@@ -134,12 +146,7 @@ describe('direct reads', () => {
   });
 
   it('copies that differ go through a coordinator (which repairs the stale one)', async () => {
-    const fakes = await cluster(2);
-    const older = written('old');
-    const newer = vc.update(vc.fresh(vc.join(older), { value: enc.encode('new'), ts: 2 }), older, 'node-a', 2);
-    fakes[0]!.copies.set('k', newer);
-    fakes[1]!.copies.set('k', older);
-    fakes[2]!.copies.set('k', newer);
+    const { fakes } = await diverged();
     const c = await client(fakes);
     // Whichever two are asked, some pair differs within three reads (the rotation covers a-b and b-c).
     const answers = [];
@@ -259,5 +266,67 @@ describe('direct reads', () => {
     for (const f of [fakes[0]!, fakes[2]!]) f.copies.set(key, written('v'));
     expect(dec.decode((await c.get(key)).values[0]!)).toBe('coordinated');
     expect(sent(fakes, 'lget')).toBe(0);
+  });
+});
+
+describe('direct reads on an idle client: every owner asked, the first R that agree answer', () => {
+  const idle = { directReadsAskAllWhenIdle: true };
+  const full = (fakes: Fake[]): number => fakes.reduce((n, f) => n + f.server.received.filter((m) => m.t === 'lget' && m.dg !== true).length, 0);
+
+  it('asks all three owners for their whole copies and answers without the one that stays silent', async () => {
+    const fakes = await cluster(2);
+    for (const f of fakes) f.copies.set('k', written('v'));
+    fakes[1]!.lget = () => null;
+    const c = await client(fakes, idle);
+    const got = await c.get('k');
+    expect(dec.decode(got.values[0]!)).toBe('v');
+    expect(got.context).toBe(vc.encodeContext(vc.join(written('v'))));
+    // With exactly R asked, a silent owner among them would have sent this get to a coordinator.
+    expect(full(fakes)).toBe(3);
+    expect(sent(fakes, 'get')).toBe(0);
+    expect(c.stats()).toEqual({ directReads: 1, directFallbacks: 0 });
+  });
+
+  it('two copies that agree answer even when the third differs; no two agreeing means a coordinator', async () => {
+    const { fakes, newer } = await diverged();
+    const c = await client(fakes, idle);
+    for (let i = 0; i < 3; i++) expect(dec.decode((await c.get('k')).values[0]!)).toBe('new');
+    expect(c.stats()).toEqual({ directReads: 3, directFallbacks: 0 });
+
+    const third = vc.update(vc.fresh(vc.join(newer), { value: enc.encode('third'), ts: 3 }), newer, 'node-c', 3);
+    fakes[2]!.copies.set('k', third);
+    expect(dec.decode((await c.get('k')).values[0]!)).toBe('coordinated');
+    expect(c.stats()).toEqual({ directReads: 3, directFallbacks: 1 });
+  });
+
+  it('gives up on the direct read as soon as R can no longer agree', async () => {
+    const fakes = await cluster(2);
+    for (const f of fakes) f.copies.set('k', written('v'));
+    const refuse = (req: Extract<ClientRequest, { t: 'lget' }>): ClientResponse => ({ t: 'err', id: req.id, code: 'unavailable', msg: 'not a primary owner of this key' });
+    // The first owner never answers; the other two refuse, which leaves no two copies to
+    // agree. (Asking exactly R, the rotation's first pair would wait for the silent one.)
+    fakes[0]!.lget = () => null;
+    fakes[1]!.lget = refuse;
+    fakes[2]!.lget = refuse;
+    const c = await client(fakes, idle);
+    const got = await c.get('k', { timeoutMs: 2_000 });
+    expect(dec.decode(got.values[0]!)).toBe('coordinated');
+    // The coordinated read kept nearly all of its time: nobody waited out the direct
+    // read's 250 ms for the silent owner.
+    const get = fakes.flatMap((f) => f.server.received).find((m) => m.t === 'get') as { tmo: number };
+    expect(get.tmo).toBeGreaterThan(1_900);
+  });
+
+  it('a get with another request in flight asks exactly R owners', async () => {
+    const fakes = await cluster(2);
+    for (const f of fakes) f.copies.set('k', written('v'));
+    const c = await client(fakes, idle);
+    const [a, b] = await Promise.all([c.get('k'), c.get('k')]);
+    expect(dec.decode(a.values[0]!)).toBe('v');
+    expect(dec.decode(b.values[0]!)).toBe('v');
+    // The first, alone, asked all three for whole copies; the second one whole copy and one digest.
+    expect(sent(fakes, 'lget')).toBe(5);
+    expect(full(fakes)).toBe(4);
+    expect(c.stats()).toEqual({ directReads: 2, directFallbacks: 0 });
   });
 });
