@@ -58,7 +58,8 @@ export const clientDirectReadAvoidMs = 1_000;
  * instead of asking exactly R (Cassandra's rapid read protection, Dynamo's "first R
  * replies"). At low load the extra copy request costs nothing anyone waits for, and a get
  * waits for the second-fastest of three owners rather than the slower of two: measured at
- * 1 in flight on a cluster still compacting its writes, p50 0.29-0.32 ms against 0.35-0.40.
+ * 1 in flight on a cluster still compacting its writes, p50 0.276-0.298 ms against
+ * 0.303-0.386 asking exactly R (three alternating pairs).
  * Under load it would add half again to every get's work on the nodes, so only an idle
  * client (1: this get alone) does it.
  */
