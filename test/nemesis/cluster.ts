@@ -58,7 +58,11 @@ export class NemesisCluster {
     this.secretFile = join(opts.dir, 'secret');
     writeFileSync(this.secretFile, 'nemesis-cluster-secret-0123456789abcdef\n', { mode: 0o600 });
     for (let i = 0; i < opts.count; i++) {
-      const host = `127.0.0.${i + 1}`;
+      // Nodes live on 127.0.0.2 and up. The workers' connections to any loopback address
+      // leave from 127.0.0.1 (the kernel's source for 127/8), so a node on 127.0.0.1 could
+      // not be cut from its peers without cutting every worker off from them too: an
+      // `isolate` of that node failed nearly every request to the majority side.
+      const host = `127.0.0.${i + 2}`;
       this.nodes.push({
         index: i,
         host,
