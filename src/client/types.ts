@@ -66,9 +66,10 @@ export interface ConnectOptions {
   /** Send each key to a connected owner of its partition (default true). */
   routing?: boolean;
   /**
-   * With routing: read R owners of a key directly and merge their copies here, instead
-   * of asking one node to coordinate the read (default true). Falls back to a
-   * coordinated read whenever the copies differ, an owner refuses or is not connected.
+   * With routing: read the key's owners directly and answer here when R of their copies
+   * hold the same versions, instead of asking one node to coordinate the read (default
+   * true). Falls back to a coordinated read whenever the copies differ, an owner refuses
+   * or is not connected.
    */
   directReads?: boolean;
   /**

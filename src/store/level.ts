@@ -241,7 +241,6 @@ export class LevelEngine implements Engine {
    * options object costs nothing). With `sync`, classic-level gets a chained batch, whose
    * `write` options apply to the batch once and are never copied into each operation.
    */
-
   async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
     if (ops.length === 0) return;
     const db = this.open_();

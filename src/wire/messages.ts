@@ -170,8 +170,9 @@ export interface ClientRingMsg { t: 'ring'; id: number }
 /**
  * A direct read (Dynamo's client-driven coordination): this node's own copy of a key, which
  * it answers only while it is one of the key's N primary owners (else `unavailable`). The
- * SDK sends it to R owners at once (one for the object, the rest for its digest) and
- * compares their answers itself, saving the coordinator's hop; see src/client.
+ * SDK sends it to R owners at once (one for the object, the rest for its digest), or on
+ * an idle client to every owner for the object, and compares the answers itself, saving
+ * the coordinator's hop; see src/client and docs/protocol.md.
  */
 export interface ClientLocalGetMsg {
   t: 'lget';
