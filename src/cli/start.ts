@@ -218,6 +218,15 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     cacheEntriesMax = Number(cacheRaw);
   }
 
+  // Also not a flag: value separation is on by default (src/store/vlog.ts); 'off' keeps
+  // every object inside the engine, as before the eighth session.
+  let valueLog: boolean | undefined;
+  const valueLogRaw = env['SHOAL_VALUE_LOG']?.trim();
+  if (valueLogRaw !== undefined && valueLogRaw !== '') {
+    if (valueLogRaw !== 'on' && valueLogRaw !== 'off') throw usageError(`SHOAL_VALUE_LOG must be 'on' or 'off' (got '${valueLogRaw}')`);
+    valueLog = valueLogRaw === 'on';
+  }
+
   return {
     id,
     host,
@@ -239,6 +248,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     ...(tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs }),
     memorySoftLimitBytes,
     ...(cacheEntriesMax === undefined ? {} : { cacheEntriesMax }),
+    ...(valueLog === undefined ? {} : { valueLog }),
   };
 }
 

@@ -164,3 +164,46 @@ export const storeRocksBatchKeepBytesMax = 8 * 1024 * 1024;
  * settled at ~175 MB, which fits the node's soft memory limit (src/config/node.ts).
  */
 export const storeRocksMemtableBudgetBytes = 32 * 1024 * 1024;
+
+/**
+ * Encoded objects of at least this many bytes are kept in the value log (src/store/vlog.ts)
+ * and LevelDB holds a 13-byte pointer to them; smaller ones stay inline. A pointer costs a
+ * second read (one pread of the record) on every get, which only pays where the value
+ * would otherwise be rewritten by several compactions: measured for 1 KiB values
+ * (docs/performance.md, eighth session). Below a few hundred bytes the key, pointer and
+ * record header are a large share of the value, and the growth benchmark's 100-byte
+ * values stay in LevelDB as before.
+ */
+export const storeValueLogMinBytes = 512;
+
+/**
+ * Size a value-log segment grows to before the next one is started, bytes. Collection
+ * works a segment at a time: smaller segments reclaim space in finer steps, larger ones
+ * mean fewer files (each stays open). 32 MiB is ~30,000 objects of 1 KiB.
+ */
+export const storeValueLogSegmentBytes = 32 * 1024 * 1024;
+
+/**
+ * The value log is not collected while it holds less than this, bytes: below it, the space
+ * is not worth the rewrite work (a node with 100,000 keys of 1 KiB holds ~100 MiB live).
+ */
+export const storeValueLogCollectFloorBytes = 128 * 1024 * 1024;
+
+/**
+ * Share of the value log estimated to be garbage at which collection starts: the log then
+ * stays within about twice its live bytes, and each collected segment (oldest first) is
+ * mostly garbage, so little is rewritten per byte reclaimed.
+ */
+export const storeValueLogCollectGarbageRatio = 0.5;
+
+/**
+ * Bytes of a segment collection reads and checks at a time, under the engine's write lock:
+ * writes wait for at most one chunk's check-and-move (~1,000 records of 1 KiB).
+ */
+export const storeValueLogCollectChunkBytes = 1024 * 1024;
+
+/**
+ * Largest write buffer the value log keeps between batches, bytes; a batch with more
+ * (large values) gets a bigger one that is dropped after it.
+ */
+export const storeValueLogWriteBufferBytes = 4 * 1024 * 1024;

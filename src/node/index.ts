@@ -42,7 +42,7 @@ export interface RunningNode {
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const log = createLogger({ node: options.id });
   const env = realEnv({ clockOffsetMs: options.clockOffsetMs });
-  const store = new ObjectStore(createEngine(options.engine, options.dataDir), {
+  const store = new ObjectStore(createEngine(options.engine, options.dataDir, { valueLog: options.valueLog ?? true }), {
     sync: options.sync,
     random: env.random,
     ...(options.cacheEntriesMax === undefined ? {} : { cacheEntriesMax: options.cacheEntriesMax }),

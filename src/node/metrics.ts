@@ -429,6 +429,9 @@ export class NodeMetrics {
     store('shoal_store_cache_bytes', 'Bytes held by the store read cache.', 'cacheBytes');
     store('shoal_store_queued_operations', 'Store operations waiting for or inside the current group commit.', 'queued');
     store('shoal_store_hints_pending', 'Hints in the store, all targets together.', 'hintsPending');
+    store('shoal_store_value_log_segments', 'Segment files of the value log (large objects kept beside the engine; 0 when SHOAL_VALUE_LOG=off).', 'valueLogSegments');
+    store('shoal_store_value_log_bytes', 'Bytes in the value log, live and garbage.', 'valueLogBytes');
+    store('shoal_store_value_log_garbage_bytes', 'Estimated garbage in the value log (overwritten and deleted objects not yet collected).', 'valueLogGarbageBytes');
     const storeCounter = (name: string, help: string, field: string): void => {
       counter(name, help, (_c, s) => num(s['store'], field));
     };
@@ -437,6 +440,10 @@ export class NodeMetrics {
     storeCounter('shoal_store_cache_hits_total', 'Store reads answered from the cache.', 'cacheHits');
     storeCounter('shoal_store_cache_misses_total', 'Store reads that went to the engine.', 'cacheMisses');
     storeCounter('shoal_store_corrupt_records_total', 'Corrupt records met in the store.', 'corrupt');
+    storeCounter('shoal_store_value_log_collections_total', 'Value-log segments collected (live records moved, the file deleted).', 'valueLogCollections');
+    storeCounter('shoal_store_value_log_moved_records_total', 'Live records moved to the head of the value log by collection.', 'valueLogMovedRecords');
+    storeCounter('shoal_store_value_log_reclaimed_bytes_total', 'Bytes of garbage the value log reclaimed.', 'valueLogReclaimedBytes');
+    storeCounter('shoal_store_value_log_collect_failures_total', 'Value-log collections given up (a damaged record or a storage error); the segment is kept.', 'valueLogCollectFailures');
     storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
     storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');
     storeCounter('shoal_store_engine_reads_slow_sync_total', 'Synchronous engine read calls that ran past storeSyncReadSlowMs (their remaining keys went to the thread pool; several in a row send all reads there for a while).', 'engineReadsSlowSync');

@@ -241,6 +241,10 @@ function frame(format: number, payload: Uint8Array): Uint8Array {
 
 function unframe(bytes: Uint8Array, format: number, where: CodecContext): Uint8Array {
   if (bytes.length < HEADER_BYTES) throw corrupt(where, `value of ${bytes.length} bytes is shorter than its header`);
+  if (bytes[0] === 0x03 && bytes.length === 13) {
+    // The value log (src/store/vlog.ts) hands a pointer up unresolved when its record is gone or damaged.
+    throw corrupt(where, 'its value-log pointer names a record that is missing or damaged');
+  }
   if (bytes[0] !== format) throw corrupt(where, `unknown format byte 0x${bytes[0]!.toString(16)} (expected 0x${format.toString(16)})`);
   const want = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1);
   const payload = bytes.subarray(HEADER_BYTES);

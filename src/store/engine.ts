@@ -1,3 +1,5 @@
+import type { ValueLogStats } from './vlog.js';
+
 /**
  * The storage engine interface: ordered raw bytes, a small subset of abstract-level.
  * Everything above it (the object codec, hints, meta, the cache, group commit) lives in
@@ -6,8 +8,11 @@
 
 /** One write in a batch. Keys and values are raw bytes; the engine may keep references. */
 export type EngineOp =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly type: 'del'; readonly key: Uint8Array };
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array; readonly replaces?: number }
+  | { readonly type: 'del'; readonly key: Uint8Array; readonly replaces?: number };
+// `replaces`: bytes of the value the op overwrites or deletes, when the caller knows it
+// (0 or absent: none, or unknown). Engines may ignore it; the value log counts its
+// garbage with it (src/store/vlog.ts).
 
 /** A key range, compared bytewise. Absent bounds are open. */
 export interface EngineRange {
@@ -47,6 +52,8 @@ export interface Engine {
   readonly batchCopies?: boolean;
   /** How the engine's reads reached its library (LevelEngine; absent elsewhere). */
   readonly readStats?: EngineReadStats;
+  /** The value log's state (ValueLogEngine; absent elsewhere). */
+  readonly valueLogStats?: ValueLogStats;
   /** Opens (creating if missing). Failure is ShoalError('STORAGE') with the reason. */
   open(): Promise<void>;
   close(): Promise<void>;

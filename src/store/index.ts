@@ -41,6 +41,21 @@
  * turned into a wrong answer or a crash. `remove()` can always clear a corrupt object
  * (anti-entropy then restores it from a replica).
  *
+ * ## Value log (value separation)
+ *
+ * A node keeps each encoded object of `storeValueLogMinBytes` (512) or more outside the
+ * database, in the append-only segment files of a value log (`<data>/vlog`,
+ * `ValueLogEngine` in vlog.ts, wrapping the LevelEngine), and the database holds a 13-byte
+ * pointer under the object's key (format byte 3; the layer above never sees one).
+ * That is WiscKey's design (and Bitcask's, and Badger's): LevelDB then compacts keys and
+ * pointers instead of rewriting every 1 KiB value at each level, which was half of a
+ * put's CPU on this machine. The price: a get of a large object makes one more read (a
+ * pread of its record), the log holds garbage until collection moves its live records
+ * out of the oldest segment and deletes it, and the data directory is about twice the
+ * live values' size in steady overwrites. `SHOAL_VALUE_LOG=off` keeps every object in
+ * the database, as before. vlog.ts has the record format, the crash ordering and the
+ * collector's rules; the shared contract suite runs over it.
+ *
  * ## Storage epoch
  *
  * On first creation the store writes a random id (`store.epoch`, ~8 base36 chars) and
@@ -140,3 +155,6 @@ export { hintKey, hintId, metaKey, objectKey, partitionRange, NS_ANTIENTROPY, NS
 export { ObjectStore, REMOVE } from './object-store.js';
 export type { Hint, ObjectStoreOptions, StoreStats, UpdateFailure, UpdateFn, UpdateItem, UpdateManyResult, UpdateOptions, UpdateResult } from './object-store.js';
 export { createEngine } from './create.js';
+export type { CreateEngineOptions } from './create.js';
+export { FORMAT_POINTER, ValueLogEngine, nodeValueLogFiles } from './vlog.js';
+export type { ValueLogFiles, ValueLogOptions, ValueLogStats } from './vlog.js';

@@ -135,6 +135,15 @@ export interface StoreStats {
   engineReadsAsync: number;
   /** Synchronous engine reads that ran past storeSyncReadSlowMs (their remaining keys went to the thread pool; storeSyncReadSlowInARow in a row send every read there for a while). */
   engineReadsSlowSync: number;
+  /** Value log (src/store/vlog.ts; all 0 without one): segment files, their bytes, the garbage estimate. */
+  valueLogSegments: number;
+  valueLogBytes: number;
+  valueLogGarbageBytes: number;
+  /** Value-log segments collected, records moved by collection, bytes reclaimed, collections given up. */
+  valueLogCollections: number;
+  valueLogMovedRecords: number;
+  valueLogReclaimedBytes: number;
+  valueLogCollectFailures: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -217,6 +226,11 @@ interface KeyState {
   current: DVVSet | undefined;
   /** Encoded size of `current` when it was written in this commit (encoded at the end). */
   size: number;
+  /**
+   * Bytes of the key's value in the engine before this commit (0: none, or not known,
+   * as after a cache hit): the `replaces` of its write, for the value log's garbage count.
+   */
+  stored: number;
   /** Size charged to the cache for `current`. */
   bytes: number;
   corrupt: ShoalError | undefined;
@@ -227,7 +241,7 @@ interface KeyState {
 }
 
 function keyState(ck: string, partition: number, key: string, okey: Uint8Array): KeyState {
-  return { ck, partition, key, okey, current: undefined, size: 0, bytes: 0, corrupt: undefined, dirty: false, filter: FILTER_UNKNOWN, hi: 0, lo: 0 };
+  return { ck, partition, key, okey, current: undefined, size: 0, stored: 0, bytes: 0, corrupt: undefined, dirty: false, filter: FILTER_UNKNOWN, hi: 0, lo: 0 };
 }
 
 /** One batch, read and applied, ready to write. */
@@ -639,6 +653,7 @@ export class ObjectStore {
 
   stats(): StoreStats {
     const reads = this.engine.readStats;
+    const vlog = this.engine.valueLogStats;
     return {
       ...this.counters,
       cacheEntries: this.cache.size,
@@ -646,6 +661,13 @@ export class ObjectStore {
       engineReadsSync: reads?.syncCalls ?? 0,
       engineReadsAsync: reads?.asyncCalls ?? 0,
       engineReadsSlowSync: reads?.slowSyncCalls ?? 0,
+      valueLogSegments: vlog?.segments ?? 0,
+      valueLogBytes: vlog?.bytes ?? 0,
+      valueLogGarbageBytes: vlog?.garbageBytes ?? 0,
+      valueLogCollections: vlog?.collections ?? 0,
+      valueLogMovedRecords: vlog?.movedRecords ?? 0,
+      valueLogReclaimedBytes: vlog?.reclaimedBytes ?? 0,
+      valueLogCollectFailures: vlog?.collectFailures ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };
@@ -802,6 +824,7 @@ export class ObjectStore {
         if (before !== undefined) {
           ks.current = before.current;
           ks.bytes = before.bytes;
+          ks.stored = before.dirty ? (before.current === undefined ? 0 : before.size) : before.stored;
           ks.corrupt = before.corrupt;
           // The batch in flight added every key it writes to the filter.
           if (before.current !== undefined) ks.filter = FILTER_HAS;
@@ -849,6 +872,7 @@ export class ObjectStore {
           hintExists.set(bytesKey(target), v !== undefined);
         } else if (v !== undefined) {
           target.bytes = cacheCharge(target.key, v.length);
+          target.stored = v.length;
           try {
             target.current = this.decode(v, target.partition, target.key);
           } catch (err) {
@@ -966,7 +990,7 @@ export class ObjectStore {
     for (const ks of keys.values()) {
       if (!ks.dirty) continue;
       if (ks.current === undefined) {
-        p.writes.push({ type: 'del', key: ks.okey });
+        p.writes.push({ type: 'del', key: ks.okey, replaces: ks.stored });
         continue;
       }
       let value: Uint8Array;
@@ -978,7 +1002,7 @@ export class ObjectStore {
         value = encodeObject(ks.current);
       }
       offset += ks.size;
-      p.writes.push({ type: 'put', key: ks.okey, value });
+      p.writes.push({ type: 'put', key: ks.okey, value, replaces: ks.stored });
       if (present !== undefined && ks.filter !== FILTER_HAS) {
         if (ks.filter === FILTER_HASHED) present.addNewHashed(ks.hi, ks.lo);
         else present.add(ks.okey);

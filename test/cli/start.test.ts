@@ -81,6 +81,8 @@ describe('parseStartArgs: every flag', () => {
     ['empty SHOAL_MEMORY_SOFT_LIMIT_MB is the default', [], { memorySoftLimitBytes: 256 * 1024 * 1024 }, { SHOAL_MEMORY_SOFT_LIMIT_MB: '' }],
     ['SHOAL_READ_CACHE_ENTRIES', [], { cacheEntriesMax: 5000 }, { SHOAL_READ_CACHE_ENTRIES: ' 5000 ' }],
     ['SHOAL_READ_CACHE_ENTRIES=0 is no cache', [], { cacheEntriesMax: 0 }, { SHOAL_READ_CACHE_ENTRIES: '0' }],
+    ['SHOAL_VALUE_LOG=off', [], { valueLog: false }, { SHOAL_VALUE_LOG: 'off' }],
+    ['SHOAL_VALUE_LOG=on', [], { valueLog: true }, { SHOAL_VALUE_LOG: ' on ' }],
   ];
   for (const [name, argv, expected, env] of cases) {
     it(name, () => {
@@ -114,6 +116,7 @@ describe('parseStartArgs: validation errors', () => {
     ['SHOAL_READ_CACHE_ENTRIES not a number', [], /SHOAL_READ_CACHE_ENTRIES must be a whole number of objects/, { SHOAL_READ_CACHE_ENTRIES: '10k' }],
     ['SHOAL_READ_CACHE_ENTRIES negative', [], /SHOAL_READ_CACHE_ENTRIES must be/, { SHOAL_READ_CACHE_ENTRIES: '-1' }],
     ['SHOAL_READ_CACHE_ENTRIES too big', [], /from 0 \(no cache\) to 1000000/, { SHOAL_READ_CACHE_ENTRIES: '2000000' }],
+    ['SHOAL_VALUE_LOG neither on nor off', [], /SHOAL_VALUE_LOG must be 'on' or 'off'/, { SHOAL_VALUE_LOG: 'yes' }],
     ['--n 0', ['--n', '0'], /--n must be between 1 and 15/],
     ['--n too big', ['--n', '99'], /--n must be between 1 and 15/],
     ['--r above n', ['--n', '3', '--r', '4'], /--r must be between 1 and 3/],

@@ -11,7 +11,11 @@ import { startNode, type RunningNode } from '../../src/node/index.js';
  * Call at the top of a `describe`: every node it started is stopped and the directory
  * removed after the file's tests.
  */
-export function inProcessNodes(prefix: string): { start(id: string, env: Record<string, string>, args?: string[]): Promise<RunningNode> } {
+export function inProcessNodes(prefix: string): {
+  start(id: string, env: Record<string, string>, args?: string[]): Promise<RunningNode>;
+  /** The data directory of the node started as `id`. */
+  dataDir(id: string): string;
+} {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const running: RunningNode[] = [];
   afterAll(async () => {
@@ -25,5 +29,14 @@ export function inProcessNodes(prefix: string): { start(id: string, env: Record<
       running.push(node);
       return node;
     },
+    dataDir: (id) => join(dir, id),
   };
+}
+
+/** The value of one unlabelled metric on a node's /metrics page (fails the test when it is missing). */
+export async function metricOf(node: RunningNode, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`metric ${name} missing`);
+  return Number(line.split(' ')[1]);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node/index.js';
-import { inProcessNodes } from './helpers.js';
+import { inProcessNodes, metricOf } from './helpers.js';
 
 /**
  * The store's read cache is off in a node by default (src/config/store.ts says why) and
@@ -12,12 +12,7 @@ describe('read cache: off by default, SHOAL_READ_CACHE_ENTRIES turns it on', () 
   // No soft memory limit: it would steer this test process's V8 heap.
   const start = (id: string, env: Record<string, string>): Promise<RunningNode> =>
     nodes.start(id, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, ['--r', '1', '--w', '1']);
-  const metric = async (node: RunningNode, name: string): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    if (line === undefined) throw new Error(`metric ${name} missing`);
-    return Number(line.split(' ')[1]);
-  };
+  const metric = metricOf;
   /** Writes a key (polling until the new node takes writes), then reads it twice through the node's HTTP API. */
   const writeAndRead = async (node: RunningNode): Promise<void> => {
     const url = `http://127.0.0.1:${node.port}/v1/kv/cached-key`;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LevelEngine, MemoryBacking, MemoryEngine } from '../../src/store/index.js';
+import { LevelEngine, MemoryBacking, MemoryEngine, ValueLogEngine } from '../../src/store/index.js';
 import { storeContract, type EngineHarness, type Location } from './contract.js';
 
 function memoryHarness(): EngineHarness {
@@ -15,15 +15,29 @@ function memoryHarness(): EngineHarness {
   };
 }
 
-function levelHarness(engine: 'classic-level' | 'rocksdb'): EngineHarness {
+function levelHarness(engine: 'classic-level' | 'rocksdb', valueLog = false): EngineHarness {
   let root: string | undefined;
   let n = 0;
   return {
-    name: engine,
+    name: valueLog ? `value log over ${engine}` : engine,
     async fresh(): Promise<Location> {
       root ??= await mkdtemp(join(tmpdir(), `shoal-store-${engine}-`));
       const location = join(root, `db${n++}`);
-      return { engine: () => new LevelEngine({ engine, location }) };
+      if (!valueLog) return { engine: () => new LevelEngine({ engine, location }) };
+      // Every object in the log, segments of a few records, and collection after every
+      // write that leaves garbage: the whole contract runs with pointers, rotations and
+      // moves happening underneath it.
+      return {
+        engine: () =>
+          new ValueLogEngine(new LevelEngine({ engine, location }), {
+            dir: join(location, 'vlog'),
+            minBytes: 1,
+            segmentBytes: 512,
+            collectFloorBytes: 0,
+            collectGarbageRatio: 0.01,
+            collectChunkBytes: 256,
+          }),
+      };
     },
     async cleanup(): Promise<void> {
       if (root !== undefined) await rm(root, { recursive: true, force: true });
@@ -34,3 +48,4 @@ function levelHarness(engine: 'classic-level' | 'rocksdb'): EngineHarness {
 storeContract(memoryHarness());
 storeContract(levelHarness('classic-level'));
 storeContract(levelHarness('rocksdb'));
+storeContract(levelHarness('classic-level', true));

@@ -1,0 +1,675 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { ShoalError } from '../errors/index.js';
+import {
+  storeValueLogCollectChunkBytes,
+  storeValueLogCollectFloorBytes,
+  storeValueLogCollectGarbageRatio,
+  storeValueLogMinBytes,
+  storeValueLogSegmentBytes,
+  storeValueLogWriteBufferBytes,
+} from '../config/index.js';
+import type { BatchOptions, Engine, EngineOp, EngineRange, EngineReadStats } from './engine.js';
+import { NS_META, NS_OBJECT } from './keys.js';
+
+/**
+ * Value separation (WiscKey, Lu et al., FAST '16; Bitcask's log files): objects of
+ * `minBytes` or more are appended to segment files of a value log, and the engine below
+ * (LevelDB) keeps only a 13-byte pointer under the object's key. LevelDB then compacts
+ * keys and pointers instead of rewriting every 1 KiB value at each level: in a node
+ * overwriting 100,000 keys of 1 KiB, its compaction thread and the thread hand-offs
+ * around each write were half of a put's CPU (docs/performance.md, seventh session).
+ *
+ * Segment file `NNNNNNNN.vlog`, a sequence of records:
+ *
+ *   u32be crc32(keyLen..key) | u32be keyLen | u32be valueLen | key | value
+ *
+ * Pointer (the value LevelDB holds for the key), format byte 0x03:
+ *
+ *   0x03 | u32be segment | u32be record offset | u32be valueLen
+ *
+ * Only object keys ('o' namespace, whose values always start 0x01 as written by the
+ * ObjectStore's codec) are ever separated, so a value starting 0x03 there is a pointer.
+ * Resolving a pointer reads the whole record and checks that its header is intact and
+ * names the key asked for; the value itself carries the object codec's own CRC. A
+ * pointer that cannot be resolved (segment gone, record short or for another key) is
+ * handed up unresolved, and the codec reports it as CORRUPT for that key alone.
+ *
+ * Ordering. A batch's records are written (one `write` for the batch, into the page
+ * cache) before the engine's batch that points at them; with `sync` (`--sync`), the
+ * segment is fdatasync'ed first. So any pointer the engine holds, after any crash, points
+ * at bytes that were written before it. A record whose batch never landed is garbage.
+ *
+ * Garbage collection (WiscKey's): the oldest segment is read record by record; each
+ * record whose key still points at it is appended to the head segment and its pointer
+ * rewritten. The check and the rewrite run under the same lock as the engine's batches,
+ * so a newer pointer is never overwritten. Once a segment is emptied, the head is synced
+ * and a synced engine write makes the moved pointers durable, and only then is the old
+ * file deleted. Readers that started before may still hold pointers into it: its file
+ * stays open (unlinked) until they finish (reader epochs).
+ *
+ * When to collect: the store tells each write how many bytes the value it replaces had
+ * (`EngineOp.replaces`), which estimates the log's garbage. Collection starts once the
+ * log is over `collectFloorBytes` and the estimate over `collectGarbageRatio` of it. The
+ * estimate is only that: partitions dropped with `clear` and garbage left before a
+ * restart are not counted, but they lie in the oldest segments, which are collected first.
+ */
+export const FORMAT_POINTER = 0x03;
+const POINTER_BYTES = 13;
+const RECORD_HEADER_BYTES = 12;
+const SEGMENT_NAME = /^(\d{8})\.vlog$/;
+
+/** The file operations the value log needs (node:fs by default; tests wrap them). */
+export interface ValueLogFiles {
+  mkdir(dir: string): void;
+  list(dir: string): string[];
+  /** Opens for reading and writing; `create` fails if the file exists. */
+  open(path: string, create: boolean): number;
+  size(fd: number): number;
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  /** fdatasync. */
+  sync(fd: number): void;
+  /** fsync of a directory (a new or deleted file's name). */
+  syncDir(dir: string): void;
+  close(fd: number): void;
+  unlink(path: string): void;
+}
+
+export const nodeValueLogFiles: ValueLogFiles = {
+  mkdir: (dir) => void fs.mkdirSync(dir, { recursive: true }),
+  list: (dir) => fs.readdirSync(dir),
+  open: (path, create) => fs.openSync(path, create ? 'wx+' : 'r+'),
+  size: (fd) => fs.fstatSync(fd).size,
+  read: (fd, buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
+  write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
+  sync: (fd) => fs.fdatasyncSync(fd),
+  syncDir: (dir) => {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  close: (fd) => fs.closeSync(fd),
+  unlink: (path) => fs.unlinkSync(path),
+};
+
+export interface ValueLogOptions {
+  /** Directory of the segment files (created when missing). */
+  readonly dir: string;
+  /** Objects of at least this many encoded bytes go to the log (storeValueLogMinBytes). */
+  readonly minBytes?: number;
+  readonly segmentBytes?: number;
+  readonly collectFloorBytes?: number;
+  readonly collectGarbageRatio?: number;
+  readonly collectChunkBytes?: number;
+  readonly files?: ValueLogFiles;
+  /** Runs a step of collection later (default setImmediate): collection never runs inside a caller's call. */
+  readonly defer?: (fn: () => void) => void;
+}
+
+/** What the value log holds and has done, for metrics. */
+export interface ValueLogStats {
+  readonly segments: number;
+  /** Bytes in segment files (live and garbage). */
+  readonly bytes: number;
+  /** Estimated garbage bytes (see the essay above). */
+  readonly garbageBytes: number;
+  readonly collections: number;
+  /** Records moved to the head by collection (they were still live). */
+  readonly movedRecords: number;
+  readonly reclaimedBytes: number;
+  /** Collections given up (an unreadable record, a storage error); the segment is kept. */
+  readonly collectFailures: number;
+}
+
+interface Segment {
+  readonly id: number;
+  readonly path: string;
+  fd: number;
+  size: number;
+  /** Set once deleted: the file stays open until readers from before this epoch finish. */
+  retiredAt: number | undefined;
+  /** Collection failed on it once: it is kept and not tried again in this process. */
+  skip: boolean;
+}
+
+/** A pointer's fields, or undefined when `v` is not a pointer. */
+function pointerOf(key: Uint8Array, v: Uint8Array): { seg: number; off: number; len: number } | undefined {
+  if (v.length !== POINTER_BYTES || v[0] !== FORMAT_POINTER || key[0] !== NS_OBJECT) return undefined;
+  return { seg: u32(v, 1), off: u32(v, 5), len: u32(v, 9) };
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function putU32(b: Uint8Array, at: number, x: number): void {
+  b[at] = x >>> 24;
+  b[at + 1] = (x >>> 16) & 0xff;
+  b[at + 2] = (x >>> 8) & 0xff;
+  b[at + 3] = x & 0xff;
+}
+
+function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (a[aStart + i] !== b[i]) return false;
+  return true;
+}
+
+/** The name of the engine key a collection writes, synced, to make its moves durable. */
+const BARRIER_KEY = Uint8Array.of(NS_META, ...new TextEncoder().encode('vlog-barrier'));
+
+export class ValueLogEngine implements Engine {
+  readonly batchCopies = true;
+  readonly defer: ((fn: () => void) => void) | undefined;
+  private readonly inner: Engine;
+  private readonly dir: string;
+  private readonly minBytes: number;
+  private readonly segmentBytes: number;
+  private readonly collectFloorBytes: number;
+  private readonly collectGarbageRatio: number;
+  private readonly collectChunkBytes: number;
+  private readonly files: ValueLogFiles;
+  private readonly later: (fn: () => void) => void;
+  private readonly segments = new Map<number, Segment>();
+  private head: Segment | undefined;
+  /** Segments written since the last sync of them (a batch may rotate past several). */
+  private unsynced = new Set<Segment>();
+  private total = 0;
+  private garbage = 0;
+  /** Engine writes and collection's check-and-move run one at a time, in call order. */
+  private lock: Promise<unknown> = Promise.resolve();
+  private collecting: Promise<void> | undefined;
+  private closing = false;
+  private opened = false;
+  private epoch = 0;
+  /** Readers in progress, by the epoch they started in. */
+  private readonly readers = new Map<number, number>();
+  private retired: Segment[] = [];
+  private buf: Buffer;
+  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0 };
+
+  constructor(inner: Engine, options: ValueLogOptions) {
+    this.inner = inner;
+    this.dir = options.dir;
+    this.minBytes = options.minBytes ?? storeValueLogMinBytes;
+    this.segmentBytes = options.segmentBytes ?? storeValueLogSegmentBytes;
+    this.collectFloorBytes = options.collectFloorBytes ?? storeValueLogCollectFloorBytes;
+    this.collectGarbageRatio = options.collectGarbageRatio ?? storeValueLogCollectGarbageRatio;
+    this.collectChunkBytes = options.collectChunkBytes ?? storeValueLogCollectChunkBytes;
+    this.files = options.files ?? nodeValueLogFiles;
+    this.later = options.defer ?? ((fn) => void setImmediate(fn));
+    // The store gathers a turn's operations for one call, as it does for the engine below.
+    this.defer = (inner as { defer?: (fn: () => void) => void }).defer;
+    this.buf = Buffer.allocUnsafe(64 * 1024);
+  }
+
+  get name(): Engine['name'] {
+    return this.inner.name;
+  }
+
+  get readStats(): EngineReadStats | undefined {
+    return this.inner.readStats;
+  }
+
+  get valueLogStats(): ValueLogStats {
+    let segments = 0;
+    for (const s of this.segments.values()) if (s.retiredAt === undefined) segments++;
+    return { segments, bytes: this.total, garbageBytes: this.garbage, ...this.counters };
+  }
+
+  async open(): Promise<void> {
+    if (this.opened) return;
+    await this.inner.open();
+    try {
+      this.files.mkdir(this.dir);
+      let last = 0;
+      for (const name of this.files.list(this.dir).sort()) {
+        const m = SEGMENT_NAME.exec(name);
+        if (m === null) continue;
+        const id = Number(m[1]);
+        const path = join(this.dir, name);
+        const fd = this.files.open(path, false);
+        const size = this.files.size(fd);
+        last = Math.max(last, id);
+        if (size === 0) {
+          // A head nothing was written to before the last stop: no pointer can name it.
+          this.files.close(fd);
+          this.files.unlink(path);
+          continue;
+        }
+        this.segments.set(id, { id, path, fd, size, retiredAt: undefined, skip: false });
+        this.total += size;
+      }
+      // A new head on every open: the last one may end in a record torn by a crash, and
+      // nothing is ever appended after bytes that might be torn.
+      this.head = this.createSegment(last + 1);
+    } catch (err) {
+      await this.inner.close().catch(() => undefined);
+      this.closeFiles();
+      throw storageError('open', this.dir, err);
+    }
+    this.closing = false;
+    this.opened = true;
+  }
+
+  async close(): Promise<void> {
+    if (!this.opened) return;
+    this.closing = true;
+    await this.collecting;
+    await this.lock.catch(() => undefined);
+    this.opened = false;
+    this.closeFiles();
+    await this.inner.close();
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const e = this.beginRead();
+    try {
+      const v = await this.inner.get(key);
+      return v === undefined ? v : this.resolve(key, v);
+    } finally {
+      this.endRead(e);
+    }
+  }
+
+  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    const e = this.beginRead();
+    try {
+      const values = await this.inner.getMany(keys);
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v !== undefined) values[i] = this.resolve(keys[i]!, v);
+      }
+      return values;
+    } finally {
+      this.endRead(e);
+    }
+  }
+
+  async range(range: EngineRange): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const e = this.beginRead();
+    try {
+      const entries = await this.inner.range(range);
+      for (const entry of entries) entry[1] = this.resolve(entry[0], entry[1]);
+      return entries;
+    } finally {
+      this.endRead(e);
+    }
+  }
+
+  async *iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const e = this.beginRead();
+    try {
+      for await (const [k, v] of this.inner.iterate(range)) yield [k, this.resolve(k, v)];
+    } finally {
+      this.endRead(e);
+    }
+  }
+
+  keys(range: EngineRange): AsyncIterable<Uint8Array> {
+    return this.inner.keys(range);
+  }
+
+  clear(range: EngineRange): Promise<void> {
+    return this.exclusive(() => this.inner.clear(range));
+  }
+
+  batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return this.exclusive(async () => {
+      await this.write(ops, options?.sync === true);
+      this.maybeCollect();
+    });
+  }
+
+  /** Appends the batch's large objects to the log, then writes the batch (with pointers) below. */
+  private async write(ops: readonly EngineOp[], sync: boolean): Promise<void> {
+    const head = this.open_();
+    let out: EngineOp[] | undefined;
+    let pointers: Uint8Array | undefined;
+    let p = 0;
+    let pos = 0;
+    let base = head.size;
+    let seg = head;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.replaces !== undefined && op.replaces >= this.minBytes) this.garbage += RECORD_HEADER_BYTES + op.key.length + op.replaces;
+      if (op.type !== 'put' || op.value.length < this.minBytes || op.key[0] !== NS_OBJECT) {
+        if (out !== undefined) out.push(op);
+        continue;
+      }
+      if (out === undefined) {
+        out = ops.slice(0, i);
+        pointers = new Uint8Array(POINTER_BYTES * (ops.length - i));
+      }
+      const size = RECORD_HEADER_BYTES + op.key.length + op.value.length;
+      if (base + pos > 0 && base + pos + size > this.segmentBytes) {
+        // The head is full: finish it and start the next segment.
+        this.flush(seg, base, pos);
+        seg = this.createSegment(seg.id + 1);
+        this.head = seg;
+        base = 0;
+        pos = 0;
+      }
+      if (pos + size > this.buf.length) {
+        this.flush(seg, base, pos);
+        base += pos;
+        pos = 0;
+        if (size > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+      }
+      const off = base + pos;
+      pos = this.putRecord(pos, op.key, op.value);
+      const ptr = pointers!.subarray(p, p + POINTER_BYTES);
+      p += POINTER_BYTES;
+      ptr[0] = FORMAT_POINTER;
+      putU32(ptr, 1, seg.id);
+      putU32(ptr, 5, off);
+      putU32(ptr, 9, op.value.length);
+      out.push({ type: 'put', key: op.key, value: ptr });
+    }
+    if (out === undefined) {
+      await this.inner.batch(ops, sync ? { sync } : undefined);
+      return;
+    }
+    this.flush(seg, base, pos);
+    if (this.buf.length > storeValueLogWriteBufferBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
+    if (sync) this.syncSegments();
+    await this.inner.batch(out, sync ? { sync } : undefined);
+  }
+
+  /** Writes one record at `pos` of the write buffer; returns the position after it. */
+  private putRecord(pos: number, key: Uint8Array, value: Uint8Array): number {
+    const b = this.buf;
+    putU32(b, pos + 4, key.length);
+    putU32(b, pos + 8, value.length);
+    b.set(key, pos + RECORD_HEADER_BYTES);
+    putU32(b, pos, crc32(b.subarray(pos + 4, pos + RECORD_HEADER_BYTES + key.length)));
+    b.set(value, pos + RECORD_HEADER_BYTES + key.length);
+    return pos + RECORD_HEADER_BYTES + key.length + value.length;
+  }
+
+  /** Writes the buffer's first `n` bytes at `base` of `seg` (which must be its end). */
+  private flush(seg: Segment, base: number, n: number): void {
+    if (n === 0) return;
+    let done = 0;
+    try {
+      while (done < n) done += this.files.write(seg.fd, this.buf, done, n - done, base + done);
+    } catch (err) {
+      // Whatever part of it landed is garbage; the next write starts a fresh segment, so
+      // that nothing is ever appended after bytes that may be partial.
+      seg.size = base + done;
+      this.total += done;
+      if (seg === this.head) this.head = undefined;
+      throw storageError('write', seg.path, err);
+    }
+    seg.size = base + n;
+    this.total += n;
+    this.unsynced.add(seg);
+  }
+
+  private syncSegments(): void {
+    for (const seg of this.unsynced) {
+      try {
+        this.files.sync(seg.fd);
+      } catch (err) {
+        throw storageError('sync', seg.path, err);
+      }
+    }
+    this.unsynced.clear();
+  }
+
+  private createSegment(id: number): Segment {
+    const path = join(this.dir, `${String(id).padStart(8, '0')}.vlog`);
+    let fd: number;
+    try {
+      fd = this.files.open(path, true);
+      this.files.syncDir(this.dir);
+    } catch (err) {
+      throw storageError('create', path, err);
+    }
+    const seg: Segment = { id, path, fd, size: 0, retiredAt: undefined, skip: false };
+    this.segments.set(id, seg);
+    return seg;
+  }
+
+  /** The head segment, making a new one after a failed write. */
+  private open_(): Segment {
+    if (!this.opened) throw new ShoalError('STORAGE', 'storage engine is not open');
+    if (this.head === undefined) {
+      let last = 0;
+      for (const id of this.segments.keys()) last = Math.max(last, id);
+      this.head = this.createSegment(last + 1);
+    }
+    return this.head;
+  }
+
+  /**
+   * The object a pointer names, or the pointer itself when it cannot be resolved (the
+   * codec then reports CORRUPT for that key). Any other value is returned as it is.
+   */
+  private resolve(key: Uint8Array, v: Uint8Array): Uint8Array {
+    const ptr = pointerOf(key, v);
+    if (ptr === undefined) return v;
+    const seg = this.segments.get(ptr.seg);
+    const size = RECORD_HEADER_BYTES + key.length + ptr.len;
+    if (seg === undefined || ptr.off + size > seg.size) return v;
+    const rec = Buffer.allocUnsafe(size);
+    let n: number;
+    try {
+      n = this.files.read(seg.fd, rec, 0, size, ptr.off);
+    } catch (err) {
+      throw storageError('read', seg.path, err);
+    }
+    if (
+      n !== size ||
+      u32(rec, 4) !== key.length ||
+      u32(rec, 8) !== ptr.len ||
+      !sameBytes(rec, RECORD_HEADER_BYTES, key) ||
+      crc32(rec.subarray(4, RECORD_HEADER_BYTES + key.length)) !== u32(rec, 0)
+    ) {
+      return v;
+    }
+    return rec.subarray(RECORD_HEADER_BYTES + key.length);
+  }
+
+  private beginRead(): number {
+    const e = this.epoch;
+    this.readers.set(e, (this.readers.get(e) ?? 0) + 1);
+    return e;
+  }
+
+  private endRead(e: number): void {
+    const n = (this.readers.get(e) ?? 1) - 1;
+    if (n > 0) {
+      this.readers.set(e, n);
+      return;
+    }
+    this.readers.delete(e);
+    this.sweep();
+  }
+
+  /** Closes retired segments no reader can still hold a pointer into. */
+  private sweep(): void {
+    if (this.retired.length === 0) return;
+    let oldest = Infinity;
+    for (const e of this.readers.keys()) oldest = Math.min(oldest, e);
+    this.retired = this.retired.filter((s) => {
+      if (s.retiredAt! >= oldest) return true;
+      this.closeFd(s);
+      this.segments.delete(s.id);
+      return false;
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private maybeCollect(): void {
+    if (this.collecting !== undefined || this.closing) return;
+    if (this.total < this.collectFloorBytes || this.garbage < this.collectGarbageRatio * this.total) return;
+    let oldest: Segment | undefined;
+    for (const s of this.segments.values()) {
+      if (s === this.head || s.retiredAt !== undefined || s.skip) continue;
+      if (oldest === undefined || s.id < oldest.id) oldest = s;
+    }
+    if (oldest === undefined) return;
+    const seg = oldest;
+    this.collecting = new Promise<void>((resolve) => {
+      this.later(() => {
+        this.collect(seg)
+          .catch(() => {
+            seg.skip = true;
+            this.counters.collectFailures++;
+          })
+          .finally(() => {
+            this.collecting = undefined;
+            resolve();
+          });
+      });
+    });
+  }
+
+  /**
+   * Collects, oldest first, every segment older than the head as it is now (tests; an
+   * operator's compaction); returns how many. Live records move to the head, so this ends
+   * even when everything is live.
+   */
+  async collectAll(): Promise<number> {
+    let done = 0;
+    const head = this.open_().id;
+    for (;;) {
+      while (this.collecting !== undefined) await this.collecting;
+      let oldest: Segment | undefined;
+      for (const s of this.segments.values()) {
+        if (s.id >= head || s.retiredAt !== undefined || s.skip) continue;
+        if (oldest === undefined || s.id < oldest.id) oldest = s;
+      }
+      if (oldest === undefined) return done;
+      const seg = oldest;
+      let failed: unknown;
+      const run = this.collect(seg).catch((err: unknown) => {
+        seg.skip = true;
+        this.counters.collectFailures++;
+        failed = err;
+      });
+      this.collecting = run;
+      await run;
+      this.collecting = undefined;
+      if (failed !== undefined) throw failed;
+      done++;
+    }
+  }
+
+  /** Moves the live records of `seg` to the head, then deletes it (see the essay). */
+  private async collect(seg: Segment): Promise<void> {
+    let pos = 0;
+    let liveBytes = 0;
+    let chunk = Buffer.allocUnsafe(Math.min(this.collectChunkBytes, Math.max(seg.size, 1)));
+    while (pos < seg.size) {
+      if (this.closing) return;
+      // Read whole records from `pos`: as many as fit in a chunk, at least one.
+      let n = this.files.read(seg.fd, chunk, 0, Math.min(chunk.length, seg.size - pos), pos);
+      const records: Array<{ off: number; key: Uint8Array; len: number; size: number }> = [];
+      let at = 0;
+      while (at + RECORD_HEADER_BYTES <= n) {
+        const keyLen = u32(chunk, at + 4);
+        const len = u32(chunk, at + 8);
+        const size = RECORD_HEADER_BYTES + keyLen + len;
+        if (at + RECORD_HEADER_BYTES + keyLen > n && records.length > 0) break;
+        if (at + size > n) {
+          if (records.length > 0) break;
+          if (pos + size > seg.size) throw new ShoalError('CORRUPT', `value log ${seg.path}: record at ${pos} runs past the end`);
+          // One record larger than the chunk: read it whole.
+          chunk = Buffer.allocUnsafe(size);
+          n = this.files.read(seg.fd, chunk, 0, size, pos);
+          if (n !== size) throw new ShoalError('CORRUPT', `value log ${seg.path}: short read at ${pos}`);
+          continue;
+        }
+        if (crc32(chunk.subarray(at + 4, at + RECORD_HEADER_BYTES + keyLen)) !== u32(chunk, at)) {
+          throw new ShoalError('CORRUPT', `value log ${seg.path}: damaged record header at ${pos + at}`);
+        }
+        records.push({ off: pos + at, key: Uint8Array.prototype.slice.call(chunk, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + keyLen), len, size });
+        at += size;
+      }
+      if (records.length === 0) throw new ShoalError('CORRUPT', `value log ${seg.path}: unreadable record at ${pos}`);
+      const base = chunk;
+      const startPos = pos;
+      liveBytes += await this.exclusive(async () => {
+        const current = await this.inner.getMany(records.map((r) => r.key));
+        const moves: EngineOp[] = [];
+        let live = 0;
+        for (let i = 0; i < records.length; i++) {
+          const r = records[i]!;
+          const v = current[i];
+          const ptr = v === undefined ? undefined : pointerOf(r.key, v);
+          if (ptr === undefined || ptr.seg !== seg.id || ptr.off !== r.off) continue;
+          const from = r.off - startPos + RECORD_HEADER_BYTES + r.key.length;
+          moves.push({ type: 'put', key: r.key, value: base.subarray(from, from + r.len) });
+          live += r.size;
+        }
+        if (moves.length > 0) {
+          // The same path as a store write: appended to the head, pointers rewritten.
+          await this.write(moves, false);
+          this.counters.movedRecords += moves.length;
+        }
+        return live;
+      });
+      pos = records[records.length - 1]!.off + records[records.length - 1]!.size;
+      // Let the node's own work run between chunks.
+      await new Promise<void>((r) => this.later(r));
+    }
+    if (this.closing) return;
+    // Make the moves durable before the only other copy goes: the head's bytes, then the
+    // engine's log (a synced write flushes every write before it).
+    await this.exclusive(async () => {
+      this.syncSegments();
+      await this.inner.batch([{ type: 'put', key: BARRIER_KEY, value: Uint8Array.of(0) }], { sync: true });
+    });
+    try {
+      this.files.unlink(seg.path);
+      this.files.syncDir(this.dir);
+    } catch (err) {
+      throw storageError('delete', seg.path, err);
+    }
+    seg.retiredAt = this.epoch++;
+    this.retired.push(seg);
+    this.total -= seg.size;
+    this.garbage = Math.max(0, this.garbage - (seg.size - liveBytes));
+    this.counters.collections++;
+    this.counters.reclaimedBytes += seg.size - liveBytes;
+    this.sweep();
+  }
+
+  private closeFd(s: Segment): void {
+    if (s.fd < 0) return;
+    try {
+      this.files.close(s.fd);
+    } catch {
+      // Closing is best effort: the descriptor is gone either way.
+    }
+    s.fd = -1;
+  }
+
+  private closeFiles(): void {
+    for (const s of this.segments.values()) this.closeFd(s);
+    this.segments.clear();
+    this.retired = [];
+    this.head = undefined;
+    this.unsynced.clear();
+    this.total = 0;
+    this.garbage = 0;
+  }
+}
+
+function storageError(what: string, path: string, err: unknown): ShoalError {
+  if (err instanceof ShoalError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new ShoalError('STORAGE', `value log ${what} failed (${path}): ${reason}`, { cause: err });
+}

@@ -1,0 +1,49 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../src/node/index.js';
+import { inProcessNodes, metricOf } from './helpers.js';
+
+/**
+ * A node keeps large objects in its value log by default (src/store/vlog.ts) and
+ * SHOAL_VALUE_LOG=off keeps them in the database: the setting must reach the node's
+ * engine, which /metrics and the data directory show.
+ */
+describe('value log: on by default, SHOAL_VALUE_LOG=off writes objects inline', () => {
+  const nodes = inProcessNodes('shoal-value-log-');
+  const start = (id: string, env: Record<string, string>): Promise<RunningNode> =>
+    nodes.start(id, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, ['--r', '1', '--w', '1']);
+  const metric = metricOf;
+  const big = 'v'.repeat(2000);
+  /** Writes a 2,000-byte value and a small one (polling until the node takes writes), and reads both back. */
+  const writeAndRead = async (node: RunningNode): Promise<void> => {
+    const base = `http://127.0.0.1:${node.port}/v1/kv`;
+    const deadline = Date.now() + 15_000;
+    let status = 0;
+    while ((status = (await fetch(`${base}/big`, { method: 'PUT', body: big })).status) === 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(204);
+    expect((await fetch(`${base}/small`, { method: 'PUT', body: 's' })).status).toBe(204);
+    expect(await (await fetch(`${base}/big`)).text()).toBe(big);
+    expect(await (await fetch(`${base}/small`)).text()).toBe('s');
+  };
+
+  it('keeps a large object in the log, and a small one in the database', async () => {
+    const node = await start('on', {});
+    await writeAndRead(node);
+    expect(await metric(node, 'shoal_store_value_log_segments')).toBe(1);
+    // One record: its 12-byte header, the key's bytes and the encoded object (2,000 bytes and framing).
+    const bytes = await metric(node, 'shoal_store_value_log_bytes');
+    expect(bytes).toBeGreaterThan(2000);
+    expect(bytes).toBeLessThan(2200);
+    expect(await readdir(join(nodes.dataDir('on'), 'vlog'))).toEqual(['00000001.vlog']);
+  }, 30_000);
+
+  it('writes nothing to a log when off', async () => {
+    const node = await start('off', { SHOAL_VALUE_LOG: 'off' });
+    await writeAndRead(node);
+    expect(await metric(node, 'shoal_store_value_log_bytes')).toBe(0);
+    expect(await readdir(nodes.dataDir('off'))).not.toContain('vlog');
+  }, 30_000);
+});

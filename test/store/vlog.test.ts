@@ -1,0 +1,363 @@
+/**
+ * The value log (src/store/vlog.ts) over classic-level: what goes where, reads through
+ * pointers, reopening, collection (and that it never overwrites a newer pointer), a
+ * pointer that cannot be resolved, the order of syncs, and readers that outlive a
+ * collected segment. The shared storage contract also runs over it (contract.test.ts).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isShoalError } from '../../src/errors/index.js';
+import { SeededRandom } from '../../src/env/index.js';
+import { FORMAT_POINTER, LevelEngine, ObjectStore, ValueLogEngine, createEngine, metaKey, nodeValueLogFiles, objectKey } from '../../src/store/index.js';
+import type { Engine, EngineOp, ValueLogFiles, ValueLogOptions } from '../../src/store/index.js';
+import { obj, text } from './contract.js';
+
+let root: string | undefined;
+let n = 0;
+async function location(): Promise<string> {
+  root ??= await mkdtemp(join(tmpdir(), 'shoal-vlog-'));
+  return join(root, `db${n++}`);
+}
+afterAll(async () => {
+  if (root !== undefined) await rm(root, { recursive: true, force: true });
+});
+
+/** An object value as the store writes them (format byte 0x01), `size` bytes, filled with `fill`. */
+function value(size: number, fill: number): Uint8Array {
+  const v = new Uint8Array(size).fill(fill);
+  v[0] = 0x01;
+  return v;
+}
+
+const key = (i: number): Uint8Array => objectKey(i % 4, `key-${i}`);
+
+interface Opened {
+  readonly level: LevelEngine;
+  readonly vlog: ValueLogEngine;
+  readonly dir: string;
+}
+
+async function openAt(loc: string, options: Partial<ValueLogOptions> = {}, syncReads = true): Promise<Opened> {
+  const level = new LevelEngine({ engine: 'classic-level', location: loc, syncReads });
+  const dir = join(loc, 'vlog');
+  const vlog = new ValueLogEngine(level, { dir, minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, ...options });
+  await vlog.open();
+  return { level, vlog, dir };
+}
+
+const segmentFiles = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((f) => f.endsWith('.vlog')).sort();
+
+describe('ValueLogEngine', () => {
+  it('keeps large objects in the log and a pointer in the engine; small ones, and other namespaces, stay inline', async () => {
+    const { level, vlog, dir } = await openAt(await location());
+    const big = value(300, 7);
+    const small = value(50, 8);
+    const meta = metaKey('big-meta');
+    await vlog.batch([
+      { type: 'put', key: key(1), value: big },
+      { type: 'put', key: key(2), value: small },
+      { type: 'put', key: meta, value: value(300, 9) },
+    ]);
+    const below = await level.getMany([key(1), key(2), meta]);
+    expect(below[0]!.length).toBe(13);
+    expect(below[0]![0]).toBe(FORMAT_POINTER);
+    expect(Array.from(below[1]!)).toEqual(Array.from(small));
+    expect(below[2]!.length).toBe(300);
+    // Every read path resolves the pointer.
+    expect(Array.from((await vlog.get(key(1)))!)).toEqual(Array.from(big));
+    expect((await vlog.getMany([key(2), key(1), key(3)])).map((v) => v?.length)).toEqual([50, 300, undefined]);
+    const ranged = await vlog.range({ gte: key(1), lte: key(1) });
+    expect(Array.from(ranged[0]![1])).toEqual(Array.from(big));
+    const iterated: number[] = [];
+    for await (const [, v] of vlog.iterate({ gte: key(1), lte: key(1) })) iterated.push(v.length);
+    expect(iterated).toEqual([300]);
+    expect(vlog.valueLogStats.bytes).toBe(12 + key(1).length + 300);
+    expect(await segmentFiles(dir)).toEqual(['00000001.vlog']);
+    await vlog.close();
+  });
+
+  it('reopens: pointers still resolve, a fresh head is started, and an empty old head is removed', async () => {
+    const loc = await location();
+    const a = await openAt(loc);
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(200, 1) }]);
+    await a.vlog.close();
+    const b = await openAt(loc);
+    expect(await segmentFiles(b.dir)).toEqual(['00000001.vlog', '00000002.vlog']);
+    expect((await b.vlog.get(key(1)))![5]).toBe(1);
+    await b.vlog.close();
+    // The second run wrote nothing: its head is gone at the next open.
+    const c = await openAt(loc);
+    expect(await segmentFiles(c.dir)).toEqual(['00000001.vlog', '00000003.vlog']);
+    await c.vlog.close();
+  });
+
+  it('starts a new segment when the head is full', async () => {
+    const { vlog, dir } = await openAt(await location(), { segmentBytes: 1000 });
+    for (let i = 0; i < 10; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    // Three 300-byte records fit in 1000 bytes, so 10 records take four segments.
+    expect((await segmentFiles(dir)).length).toBe(4);
+    for (let i = 0; i < 10; i++) expect((await vlog.get(key(i)))![10]).toBe(i);
+    await vlog.close();
+  });
+
+  it('collection moves live records, drops overwritten ones, and deletes the segment', async () => {
+    const { vlog, dir } = await openAt(await location(), { segmentBytes: 4000 });
+    // Ten keys written three times: the first segments hold mostly overwritten values.
+    for (let round = 0; round < 3; round++) {
+      await vlog.batch(Array.from({ length: 10 }, (_, i): EngineOp => ({ type: 'put', key: key(i), value: value(300, round * 10 + i) })));
+    }
+    // One key written only in the first round stays live and must be moved.
+    const before = await segmentFiles(dir);
+    expect(before.length).toBeGreaterThan(2);
+    expect(await vlog.collectAll()).toBe(before.length - 1);
+    const stats = vlog.valueLogStats;
+    expect(stats.collectFailures).toBe(0);
+    expect(stats.movedRecords).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) expect((await vlog.get(key(i)))![10]).toBe(20 + i);
+    const after = await segmentFiles(dir);
+    expect(after).not.toContain(before[0]);
+    // Only the last round's ten records are left, plus at most one head's worth.
+    expect(stats.bytes).toBeLessThan(2 * 10 * (12 + key(9).length + 300) + 4000);
+    await vlog.close();
+  });
+
+  it.each([42, 7, 1234, 99, 5])('collection never overwrites a pointer written after its check (writes interleaved at random, seed %i)', async (seed) => {
+    // Reads on the thread pool: a write issued meanwhile can land between collection's
+    // check of a pointer and its rewrite, unless the two are under one lock.
+    const { vlog } = await openAt(await location(), { segmentBytes: 2000, collectChunkBytes: 700 }, false);
+    const random = new SeededRandom(seed);
+    const model = new Map<number, number>();
+    let fill = 0;
+    const pending: Array<Promise<unknown>> = [];
+    for (let step = 0; step < 300; step++) {
+      const r = random.float();
+      if (r < 0.15) {
+        pending.push(vlog.collectAll());
+      } else {
+        const k = random.int(12);
+        fill = (fill + 1) % 250;
+        model.set(k, fill);
+        // Not awaited: writes queue behind whatever collection is doing.
+        pending.push(vlog.batch([{ type: 'put', key: key(k), value: value(150, fill) }]));
+        if (r > 0.9) await Promise.all(pending.splice(0));
+      }
+    }
+    await Promise.all(pending);
+    await vlog.collectAll();
+    expect(vlog.valueLogStats.collections).toBeGreaterThan(0);
+    expect(vlog.valueLogStats.movedRecords).toBeGreaterThan(0);
+    for (const [k, f] of model) expect((await vlog.get(key(k)))![10]).toBe(f);
+    await vlog.close();
+  });
+
+  it('collection holds the write lock from its check of a pointer to its rewrite (a write in between waits)', async () => {
+    // An engine whose reads answer only when the test says so, and which reports each write.
+    let release: () => void = () => {};
+    let heldRead: () => void = () => {};
+    const readHeld = new Promise<void>((r) => (heldRead = r));
+    let landed: () => void = () => {};
+    let gate: Promise<void> | undefined;
+    class Gated extends LevelEngine {
+      override async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+        const values = await super.getMany(keys);
+        if (gate !== undefined) {
+          heldRead();
+          await gate;
+        }
+        return values;
+      }
+      override async batch(ops: readonly EngineOp[], options?: { sync?: boolean }): Promise<void> {
+        await super.batch(ops, options);
+        if (ops.some((op) => op.type === 'put' && op.key[0] === key(1)[0] && op.value[0] === FORMAT_POINTER)) landed();
+      }
+    }
+    const loc = await location();
+    const vlog = new ValueLogEngine(new Gated({ engine: 'classic-level', location: loc }), {
+      dir: join(loc, 'vlog'),
+      minBytes: 100,
+      segmentBytes: 1000,
+      collectFloorBytes: Number.MAX_SAFE_INTEGER,
+    });
+    await vlog.open();
+    // key(1) in the first segment, then enough to start a new head.
+    for (let i = 1; i <= 4; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    gate = new Promise<void>((r) => (release = r));
+    const collecting = vlog.collectAll();
+    await readHeld;
+    let newerLanded = false;
+    const write = vlog.batch([{ type: 'put', key: key(1), value: value(300, 99) }]);
+    const signal = new Promise<void>((r) => (landed = () => ((newerLanded = true), r())));
+    // Without the lock the write lands at once; with it, it cannot until collection is done:
+    // wait for it with a deadline, then let the read answer.
+    const deadline = Date.now() + 300;
+    while (!newerLanded && Date.now() < deadline) await Promise.race([signal, new Promise((r) => setTimeout(r, 5))]);
+    expect(newerLanded).toBe(false);
+    gate = undefined;
+    release();
+    await collecting;
+    await write;
+    expect((await vlog.get(key(1)))![10]).toBe(99);
+    await vlog.close();
+  });
+
+  it('collects by itself once the store has overwritten enough (the garbage estimate)', async () => {
+    const loc = await location();
+    const engine = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), {
+      dir: join(loc, 'vlog'),
+      minBytes: 100,
+      segmentBytes: 8000,
+      collectFloorBytes: 16_000,
+      collectGarbageRatio: 0.5,
+    });
+    const store = new ObjectStore(engine, { cacheEntriesMax: 0 });
+    await store.open();
+    const big = 'x'.repeat(400);
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => store.update(i, `k${i}`, () => obj(`${round}:${big}`))));
+    }
+    // ~200 records of ~450 bytes were written for 10 live keys: without collection the log
+    // would hold ~90 KB.
+    const deadline = Date.now() + 10_000;
+    while (engine.valueLogStats.collections === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(engine.valueLogStats.collections).toBeGreaterThan(0);
+    expect(engine.valueLogStats.garbageBytes).toBeLessThan(engine.valueLogStats.bytes);
+    for (let i = 0; i < 10; i++) expect(text(await store.get(i, `k${i}`))).toBe(`19:${big}`);
+    await store.close();
+  });
+
+  it('a pointer whose record is gone or damaged reads as CORRUPT for that key alone', async () => {
+    const loc = await location();
+    const open = (): ObjectStore =>
+      new ObjectStore(new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100 }), { cacheEntriesMax: 0 });
+    const s1 = open();
+    await s1.open();
+    const big = 'y'.repeat(300);
+    await s1.update(1, 'damaged', () => obj(big));
+    await s1.update(2, 'fine', () => obj('small'));
+    await s1.close();
+    // Flip a byte of the record's key in the segment file.
+    const file = join(loc, 'vlog', '00000001.vlog');
+    const bytes = await readFile(file);
+    bytes[15] = bytes[15]! ^ 0xff;
+    await writeFile(file, bytes);
+    const s2 = open();
+    await s2.open();
+    const err = await s2.get(1, 'damaged').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isShoalError(err) && err.code).toBe('CORRUPT');
+    expect(String((err as Error).message)).toMatch(/value-log pointer/);
+    expect(text(await s2.get(2, 'fine'))).toBe('small');
+    await s2.close();
+    // The segment file gone altogether: the same.
+    await rm(file);
+    const s3 = open();
+    await s3.open();
+    const gone = await s3.get(1, 'damaged').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isShoalError(gone) && gone.code).toBe('CORRUPT');
+    await s3.close();
+  });
+
+  it('with sync, the segment is synced before the engine batch; collection syncs before it deletes', async () => {
+    const log: string[] = [];
+    const files: ValueLogFiles = {
+      ...nodeValueLogFiles,
+      sync: (fd) => {
+        log.push('sync');
+        nodeValueLogFiles.sync(fd);
+      },
+      unlink: (path) => {
+        log.push('unlink');
+        nodeValueLogFiles.unlink(path);
+      },
+    };
+    const loc = await location();
+    class Spied extends LevelEngine {
+      override batch(ops: readonly EngineOp[], options?: { sync?: boolean }): Promise<void> {
+        log.push(options?.sync === true ? 'engine-sync-batch' : 'engine-batch');
+        return super.batch(ops, options);
+      }
+    }
+    const spied: Engine = new Spied({ engine: 'classic-level', location: loc });
+    const vlog = new ValueLogEngine(spied, { dir: join(loc, 'vlog'), minBytes: 100, segmentBytes: 1000, collectFloorBytes: Number.MAX_SAFE_INTEGER, files });
+    await vlog.open();
+    await vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }], { sync: true });
+    expect(log).toEqual(['sync', 'engine-sync-batch']);
+    log.length = 0;
+    await vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
+    expect(log).toEqual(['engine-batch']);
+    for (let i = 3; i < 8; i++) await vlog.batch([{ type: 'put', key: key(1), value: value(300, i) }]);
+    log.length = 0;
+    expect(await vlog.collectAll()).toBeGreaterThan(0);
+    // key(2) was live in the first segment: moved (an engine batch), then the segments
+    // synced and a synced engine write, and only then the old file deleted.
+    // Every deletion comes right after a synced engine write, and the first one after the
+    // head (and every segment written since the last sync) was synced.
+    expect(log.join(',')).toMatch(/^engine-batch,(sync,)+engine-sync-batch,unlink(,(engine-batch,)*(sync,)*engine-sync-batch,unlink)*$/);
+    expect((await vlog.get(key(2)))![10]).toBe(2);
+    await vlog.close();
+  });
+
+  it('a reader that started before a collection still reads the collected segment; its file is closed after', async () => {
+    const closed: number[] = [];
+    const files: ValueLogFiles = { ...nodeValueLogFiles, close: (fd) => (closed.push(fd), nodeValueLogFiles.close(fd)) };
+    const { vlog } = await openAt(await location(), { segmentBytes: 1000, files });
+    for (let i = 0; i < 6; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    const it = vlog.iterate({})[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    // Overwrite everything and collect every old segment while the iterator is open.
+    for (let i = 0; i < 6; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, 100 + i) }]);
+    const collected = await vlog.collectAll();
+    expect(collected).toBeGreaterThan(0);
+    expect(closed).toEqual([]);
+    // The iterator's snapshot still names the old records, and they still resolve.
+    const seen = [first.value![1][10]];
+    for (let r = await it.next(); r.done !== true; r = await it.next()) seen.push(r.value[1][10]);
+    expect(seen.sort((x, y) => x! - y!)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(closed.length).toBe(collected);
+    await vlog.close();
+  });
+
+  it('a segment with a damaged record header is not collected, and is kept', async () => {
+    const { vlog, dir } = await openAt(await location(), { segmentBytes: 1000 });
+    // Three records to a segment: seven fill two segments and start a third (the head).
+    for (let i = 0; i < 7; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    const [oldest] = await segmentFiles(dir);
+    const path = join(dir, oldest!);
+    const bytes = await readFile(path);
+    bytes[1] = bytes[1]! ^ 0xff; // the first record's CRC
+    await writeFile(path, bytes);
+    await expect(vlog.collectAll()).rejects.toThrow(/damaged record header/);
+    expect(vlog.valueLogStats.collectFailures).toBe(1);
+    expect(await segmentFiles(dir)).toContain(oldest);
+    // The others are still collected.
+    expect(await vlog.collectAll()).toBeGreaterThan(0);
+    await vlog.close();
+  });
+
+  it('createEngine wraps the engine when asked, in DIR/vlog', async () => {
+    const loc = await location();
+    const e = createEngine('classic-level', loc, { valueLog: true });
+    expect(e).toBeInstanceOf(ValueLogEngine);
+    await e.open();
+    await e.batch([{ type: 'put', key: key(1), value: value(600, 1) }]);
+    expect(await readdir(loc)).toContain('vlog');
+    await e.close();
+    // Turned off over a directory that has a log: what is in it still reads, new objects go inline.
+    const off = createEngine('classic-level', loc);
+    expect(off).toBeInstanceOf(ValueLogEngine);
+    await off.open();
+    expect((await off.get(key(1)))!.length).toBe(600);
+    await off.batch([{ type: 'put', key: key(2), value: value(600, 2) }]);
+    expect(off.valueLogStats!.bytes).toBe(12 + key(1).length + 600);
+    await off.close();
+    expect(createEngine('classic-level', await location())).toBeInstanceOf(LevelEngine);
+  });
+});
