@@ -41,7 +41,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { LevelEngine, ObjectStore, encodeObject, levelOpenOptions, objectKey } from '../src/store/index.js';
+import { LevelEngine, ObjectStore, ValueLogEngine, encodeObject, levelOpenOptions, objectKey } from '../src/store/index.js';
 import type { Engine, ObjectStore as Store, UpdateItem } from '../src/store/index.js';
 import type { DVVSet } from '../src/vclock/types.js';
 
@@ -188,7 +188,7 @@ async function timeTurns(turns: number, turn: Turn, depth = 1): Promise<Timed> {
   return { ops: n / ((performance.now() - t0) / 1000), cpu: (cpuNow() - c0) / n, main: (mainThreadNow() - m0) / n };
 }
 
-type PutMeasure = 'raw' | 'rawReadWrite' | 'update' | 'updateMany' | 'updateManyCached';
+type PutMeasure = 'raw' | 'rawReadWrite' | 'update' | 'updateMany' | 'updateManyCached' | 'updateValueLog' | 'updateManyValueLog';
 
 /**
  * The read cache of the put measures: none (every update's read is the filter's or the
@@ -210,10 +210,14 @@ async function putRound(measure: PutMeasure, dir: string, d: Data, turns: number
     }
   }
   const cacheEntriesMax = measure === 'updateManyCached' ? PUT_CACHE_ENTRIES : 0;
-  const store = new ObjectStore(new LevelEngine({ engine: 'classic-level', location: dir }), { cacheEntriesMax });
+  const level = new LevelEngine({ engine: 'classic-level', location: dir });
+  // As a node runs it: objects of 512 bytes or more in the value log, pointers in LevelDB.
+  const valueLog = measure === 'updateValueLog' || measure === 'updateManyValueLog';
+  const engine = valueLog ? new ValueLogEngine(level, { dir: join(dir, 'vlog') }) : level;
+  const store = new ObjectStore(engine, { cacheEntriesMax });
   await store.open();
   try {
-    return await timeTurns(turns, measure === 'update' ? updateTurn(store, d) : updateManyTurn(store, d));
+    return await timeTurns(turns, measure === 'update' || measure === 'updateValueLog' ? updateTurn(store, d) : updateManyTurn(store, d));
   } finally {
     await store.close();
   }
@@ -258,8 +262,13 @@ async function storeRound(
   dir: string,
   engine: 'classic-level' | 'rocksdb',
   d: Data,
+  valueLog = false,
 ): Promise<{ put: number; getCold: number; getWarm: number; batches: number }> {
-  const store = new ObjectStore(new LevelEngine({ engine, location: dir }), { cacheEntriesMax: 0 });
+  const open = (): Engine => {
+    const level = new LevelEngine({ engine, location: dir });
+    return valueLog ? new ValueLogEngine(level, { dir: join(dir, 'vlog') }) : level;
+  };
+  const store = new ObjectStore(open(), { cacheEntriesMax: 0 });
   await store.open();
   const put = (await timeTurns(BATCHES, updateTurn(store, d))).ops;
   const batches = store.stats().batches;
@@ -276,7 +285,7 @@ async function storeRound(
   await store.close();
 
   // Warm: a cache big enough for the working set of 1,000 keys.
-  const warm = new ObjectStore(new LevelEngine({ engine, location: dir }), { cacheEntriesMax: 1_000 });
+  const warm = new ObjectStore(open(), { cacheEntriesMax: 1_000 });
   await warm.open();
   for (let i = 0; i < 1_000; i++) await warm.get(partitionOf(i), d.keys[i]!);
   const t2 = performance.now();
@@ -303,9 +312,9 @@ const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 export async function run(): Promise<Record<string, number>> {
   const root = await mkdtemp(join(tmpdir(), 'shoal-store-bench-'));
   const d = data(BATCH * BATCHES);
-  const short: Record<PutMeasure, Timed[]> = { raw: [], rawReadWrite: [], update: [], updateMany: [], updateManyCached: [] };
-  const order: PutMeasure[] = ['raw', 'update', 'updateMany', 'rawReadWrite', 'updateManyCached'];
-  const best = { rawGet: 0, getCold: 0, getWarm: 0, rocksPut: 0, rocksGetCold: 0, putC: 0 };
+  const short: Record<PutMeasure, Timed[]> = { raw: [], rawReadWrite: [], update: [], updateMany: [], updateManyCached: [], updateValueLog: [], updateManyValueLog: [] };
+  const order: PutMeasure[] = ['raw', 'update', 'updateMany', 'rawReadWrite', 'updateManyCached', 'updateValueLog', 'updateManyValueLog'];
+  const best = { rawGet: 0, getCold: 0, getWarm: 0, rocksPut: 0, rocksGetCold: 0, putC: 0, valueLogGetCold: 0 };
   // The lowest of the rounds (the least disturbed by other processes).
   const nullCpu = { update: Infinity, many: Infinity };
   let batches = 0;
@@ -324,6 +333,7 @@ export async function run(): Promise<Record<string, number>> {
       best.rawGet = Math.max(best.rawGet, await rawGets(join(root, `raw${r}`), d));
       const store = await storeRound(join(root, `store${r}`), 'classic-level', d);
       const rocks = await storeRound(join(root, `rocks${r}`), 'rocksdb', d);
+      best.valueLogGetCold = Math.max(best.valueLogGetCold, (await storeRound(join(root, `vlog${r}`), 'classic-level', d, true)).getCold);
       best.putC = Math.max(best.putC, await storeConcurrentPut(join(root, `storec${r}`), d));
       nullCpu.update = Math.min(nullCpu.update, await storeNullEngineCpu(d, false));
       nullCpu.many = Math.min(nullCpu.many, await storeNullEngineCpu(d, true));
@@ -332,7 +342,7 @@ export async function run(): Promise<Record<string, number>> {
       best.rocksPut = Math.max(best.rocksPut, rocks.put);
       best.rocksGetCold = Math.max(best.rocksGetCold, rocks.getCold);
       batches = store.batches;
-      for (const dir of [`raw${r}`, `store${r}`, `rocks${r}`, `storec${r}`]) await rm(join(root, dir), { recursive: true, force: true });
+      for (const dir of [`raw${r}`, `store${r}`, `rocks${r}`, `storec${r}`, `vlog${r}`]) await rm(join(root, dir), { recursive: true, force: true });
     }
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -352,6 +362,16 @@ export async function run(): Promise<Record<string, number>> {
     put_ratio_update_many_vs_raw_p25: round(quantile(many, 0.25), 3),
     put_ratio_update_many_vs_raw_p75: round(quantile(many, 0.75), 3),
     put_ratio_update_many_full_cache_vs_raw: round(median(ratios('updateManyCached', 'raw')), 3),
+    store_value_log_put_ops_s: Math.round(med('updateValueLog', 'ops')),
+    put_ratio_value_log_store_vs_raw: round(median(ratios('updateValueLog', 'raw')), 3),
+    put_ratio_value_log_store_vs_raw_p25: round(quantile(ratios('updateValueLog', 'raw'), 0.25), 3),
+    put_ratio_value_log_store_vs_raw_p75: round(quantile(ratios('updateValueLog', 'raw'), 0.75), 3),
+    store_value_log_update_many_put_ops_s: Math.round(med('updateManyValueLog', 'ops')),
+    put_ratio_value_log_update_many_vs_raw: round(median(ratios('updateManyValueLog', 'raw')), 3),
+    put_ratio_value_log_update_many_vs_raw_p25: round(quantile(ratios('updateManyValueLog', 'raw'), 0.25), 3),
+    put_ratio_value_log_update_many_vs_raw_p75: round(quantile(ratios('updateManyValueLog', 'raw'), 0.75), 3),
+    store_value_log_update_many_cpu_us_per_item: round(med('updateManyValueLog', 'cpu'), 2),
+    store_value_log_update_many_main_thread_us_per_item: round(med('updateManyValueLog', 'main'), 2),
     raw_classic_level_cpu_us_per_put: round(med('raw', 'cpu'), 2),
     store_classic_level_cpu_us_per_update: round(med('update', 'cpu'), 2),
     store_update_many_cpu_us_per_item: round(med('updateMany', 'cpu'), 2),
@@ -369,6 +389,7 @@ export async function run(): Promise<Record<string, number>> {
     raw_classic_level_get_ops_s: Math.round(best.rawGet),
     store_classic_level_get_cold_ops_s: Math.round(best.getCold),
     get_ratio_store_cold_vs_raw: round(best.getCold / best.rawGet, 3),
+    store_value_log_get_cold_ops_s: Math.round(best.valueLogGetCold),
     store_get_warm_cache_ops_s: Math.round(best.getWarm),
     store_rocksdb_batched_put_ops_s: Math.round(best.rocksPut),
     store_rocksdb_get_cold_ops_s: Math.round(best.rocksGetCold),
