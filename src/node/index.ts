@@ -42,7 +42,11 @@ export interface RunningNode {
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const log = createLogger({ node: options.id });
   const env = realEnv({ clockOffsetMs: options.clockOffsetMs });
-  const store = new ObjectStore(createEngine(options.engine, options.dataDir, { valueLog: options.valueLog ?? true }), {
+  const store = new ObjectStore(createEngine(options.engine, options.dataDir, {
+    // Not with --sync by default: each commit would fsync the log and then the database,
+    // two fsyncs instead of one (puts 13-15% slower measured, docs/performance.md).
+    valueLog: options.valueLog ?? !options.sync,
+  }), {
     sync: options.sync,
     random: env.random,
     ...(options.cacheEntriesMax === undefined ? {} : { cacheEntriesMax: options.cacheEntriesMax }),

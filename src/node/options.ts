@@ -38,6 +38,6 @@ export interface NodeOptions {
   memorySoftLimitBytes?: number;
   /** Objects in the store's read cache (undefined = storeCacheEntriesMax, 0 = no cache). */
   cacheEntriesMax?: number;
-  /** Large objects kept in a value log beside LevelDB (src/store/vlog.ts); undefined = on. */
+  /** Large objects kept in a value log beside LevelDB (src/store/vlog.ts); undefined = on without `sync`, off with it. */
   valueLog?: boolean;
 }

@@ -5,11 +5,11 @@ import type { RunningNode } from '../../src/node/index.js';
 import { inProcessNodes, metricOf } from './helpers.js';
 
 /**
- * A node keeps large objects in its value log by default (src/store/vlog.ts) and
- * SHOAL_VALUE_LOG=off keeps them in the database: the setting must reach the node's
+ * A node keeps large objects in its value log by default, except with --sync
+ * (src/store/vlog.ts), and SHOAL_VALUE_LOG=off keeps them in the database: the setting must reach the node's
  * engine, which /metrics and the data directory show.
  */
-describe('value log: on by default, SHOAL_VALUE_LOG=off writes objects inline', () => {
+describe('value log: on by default (off with --sync), SHOAL_VALUE_LOG=off writes objects inline', () => {
   const nodes = inProcessNodes('shoal-value-log-');
   const start = (id: string, env: Record<string, string>): Promise<RunningNode> =>
     nodes.start(id, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, ['--r', '1', '--w', '1']);
@@ -38,6 +38,15 @@ describe('value log: on by default, SHOAL_VALUE_LOG=off writes objects inline', 
     expect(bytes).toBeGreaterThan(2000);
     expect(bytes).toBeLessThan(2200);
     expect(await readdir(join(nodes.dataDir('on'), 'vlog'))).toEqual(['00000001.vlog']);
+  }, 30_000);
+
+  it('is off by default with --sync (two fsyncs a commit), unless asked for', async () => {
+    const synced = await nodes.start('sync', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0' }, ['--r', '1', '--w', '1', '--sync']);
+    await writeAndRead(synced);
+    expect(await metric(synced, 'shoal_store_value_log_bytes')).toBe(0);
+    const asked = await nodes.start('sync-on', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', SHOAL_VALUE_LOG: 'on' }, ['--r', '1', '--w', '1', '--sync']);
+    await writeAndRead(asked);
+    expect(await metric(asked, 'shoal_store_value_log_bytes')).toBeGreaterThan(2000);
   }, 30_000);
 
   it('writes nothing to a log when off', async () => {
