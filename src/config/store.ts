@@ -191,16 +191,22 @@ export const storeValueLogCollectFloorBytes = 128 * 1024 * 1024;
 
 /**
  * Share of the value log estimated to be garbage at which collection starts: the log then
- * stays within about twice its live bytes, and each collected segment (oldest first) is
- * mostly garbage, so little is rewritten per byte reclaimed.
+ * stays within about 1 / (1 - 0.7) = 3.3 times its live bytes, and the oldest segment,
+ * collected first, is mostly garbage, so little is rewritten per byte reclaimed. Against
+ * 0.5 (3-node cluster, 100,000 keys of 1 KiB, six 15 s put phases, 2026-11-27): puts 8-10%
+ * faster, 18,000 records moved by collection per node instead of 126,000-140,000, and the
+ * data directory 363 MB instead of 210 MB.
  */
-export const storeValueLogCollectGarbageRatio = 0.5;
+export const storeValueLogCollectGarbageRatio = 0.7;
 
 /**
  * Bytes of a segment collection reads and checks at a time, under the engine's write lock:
- * writes wait for at most one chunk's check-and-move (~1,000 records of 1 KiB).
+ * writes wait for at most one chunk's check-and-move. 128 KiB is ~115 records of 1 KiB,
+ * whose pointers LevelDB then reads synchronously (storeSyncReadKeysMax) instead of on its
+ * thread pool. With 1 MiB chunks put p99 was 49-57 ms; with 256 KiB, 33-48 ms (same
+ * workload as above, throughput the same).
  */
-export const storeValueLogCollectChunkBytes = 1024 * 1024;
+export const storeValueLogCollectChunkBytes = 128 * 1024;
 
 /**
  * Largest write buffer the value log keeps between batches, bytes; a batch with more

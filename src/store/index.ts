@@ -51,8 +51,8 @@
  * pointers instead of rewriting every 1 KiB value at each level, which was half of a
  * put's CPU on this machine. The price: a get of a large object makes one more read (a
  * pread of its record), the log holds garbage until collection moves its live records
- * out of the oldest segment and deletes it, and the data directory is about twice the
- * live values' size in steady overwrites. `SHOAL_VALUE_LOG=off` keeps every object in
+ * out of the oldest segment and deletes it, and the data directory holds up to about
+ * 3.3 times the live values in steady overwrites (collection starts at 70% garbage). `SHOAL_VALUE_LOG=off` keeps every object in
  * the database, as before. vlog.ts has the record format, the crash ordering and the
  * collector's rules; the shared contract suite runs over it.
  *

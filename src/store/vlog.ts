@@ -38,8 +38,13 @@ import { NS_META, NS_OBJECT } from './keys.js';
  *
  * Ordering. A batch's records are written (one `write` for the batch, into the page
  * cache) before the engine's batch that points at them; with `sync` (`--sync`), the
- * segment is fdatasync'ed first. So any pointer the engine holds, after any crash, points
- * at bytes that were written before it. A record whose batch never landed is garbage.
+ * segment is fdatasync'ed first. So after a crash of the process, and with `sync` after a
+ * crash of the machine too, every pointer the engine holds names bytes written before it.
+ * A record whose batch never landed is garbage. Without `sync`, a crash of the machine
+ * may keep the engine's log and lose the segment's last pages (the kernel writes them
+ * back in no set order): such a key reads as CORRUPT on this replica rather than as its
+ * older value. Either way that mode promises nothing for writes the kernel had not yet
+ * written back; the other replicas still hold the object.
  *
  * Garbage collection (WiscKey's): the oldest segment is read record by record; each
  * record whose key still points at it is appended to the head segment and its pointer
