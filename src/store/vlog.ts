@@ -541,6 +541,11 @@ export class ValueLogEngine implements Engine {
     });
   }
 
+  /** Resolves once no collection is running (one started by a write runs in the background). */
+  async settled(): Promise<void> {
+    while (this.collecting !== undefined) await this.collecting;
+  }
+
   /**
    * Collects, oldest first, every segment older than the head as it is now (tests; an
    * operator's compaction); returns how many. Live records move to the head, so this ends
@@ -646,7 +651,12 @@ export class ValueLogEngine implements Engine {
     seg.retiredAt = this.epoch++;
     this.retired.push(seg);
     this.total -= seg.size;
-    this.garbage = Math.max(0, this.garbage - (seg.size - liveBytes));
+    // The oldest segment holds at least the log's share of garbage (overwrites only age),
+    // so its measured share bounds the estimate. Without that bound an estimate that ran
+    // ahead (objects that were inline before the log was on also report `replaces`) would
+    // keep collection moving live records round and round.
+    const dead = seg.size - liveBytes;
+    this.garbage = Math.max(0, Math.min(this.garbage - dead, (dead / Math.max(seg.size, 1)) * this.total));
     this.counters.collections++;
     this.counters.reclaimedBytes += seg.size - liveBytes;
     this.sweep();
