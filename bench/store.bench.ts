@@ -8,8 +8,9 @@
  *   encoded before the clock started; the same raw I/O a read-modify-write needs (a
  *   `getMany` of the batch's keys, then the batch); the ObjectStore with 100 `update()`
  *   calls per turn; the ObjectStore with one `updateMany` of 100 items per turn (its
- *   counterpart of `db.batch(array)`); and that again with a full read cache, as in a
- *   node. The store measures read, apply, encode and checksum every object and
+ *   counterpart of `db.batch(array)`); that again with a full read cache; and both store
+ *   measures over the value log (`ValueLogEngine`: objects of 512 bytes or more appended
+ *   to its segments, 13-byte pointers in LevelDB), which is how a node runs the store. The store measures read, apply, encode and checksum every object and
  *   group-commit each turn into one engine batch. The ratios (`put_ratio_*`) are the
  *   median of the per-round ratios, with the quartiles of the rounds beside them: on a
  *   shared 2-core machine a single round's ratio moves from 0.3 to 1.2 with the other

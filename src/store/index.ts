@@ -109,8 +109,9 @@
  * CRC (about 0.3 µs for 1 KiB with node:zlib, which is already as fast as a JavaScript
  * CRC could hope to be), the filter, and the commit's bookkeeping and garbage. LevelDB's
  * batched put costs about 3.9 µs, 1.2 of them on the main thread; the store's work runs
- * on the main thread before it, so the store reaches about 0.7 of raw puts, not the 0.8
- * once aimed at (docs/performance.md has the figures and what is left). What was cut,
+ * on the main thread before it, so over LevelDB alone the store reaches about 0.7 of raw
+ * puts. Over the value log, as a node runs it, 0.80-0.89: LevelDB then writes 13-byte
+ * pointers, not the values (docs/performance.md has the figures). What was cut,
  * and why it cost: abstract-level copies an options object into every operation of an
  * array batch through a spread that V8 runs slowly whenever the object has a property,
  * so unsynced batches pass none (a synced one is a chained batch, whose write options
