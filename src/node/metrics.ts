@@ -440,6 +440,7 @@ export class NodeMetrics {
     storeCounter('shoal_store_cache_hits_total', 'Store reads answered from the cache.', 'cacheHits');
     storeCounter('shoal_store_cache_misses_total', 'Store reads that went to the engine.', 'cacheMisses');
     storeCounter('shoal_store_corrupt_records_total', 'Corrupt records met in the store.', 'corrupt');
+    storeCounter('shoal_store_corrupt_replaced_total', 'Corrupt objects replaced by a replica write, read repair or anti-entropy.', 'corruptReplaced');
     storeCounter('shoal_store_value_log_collections_total', 'Value-log segments collected (live records moved, the file deleted).', 'valueLogCollections');
     storeCounter('shoal_store_value_log_moved_records_total', 'Live records moved to the head of the value log by collection.', 'valueLogMovedRecords');
     storeCounter('shoal_store_value_log_reclaimed_bytes_total', 'Bytes of garbage the value log reclaimed.', 'valueLogReclaimedBytes');

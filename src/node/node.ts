@@ -32,7 +32,7 @@ import { ActorIds } from './actors.js';
 import { Reaper } from './reaper.js';
 import type { NodeServices } from './services.js';
 import { AntiEntropyDriver } from './antientropy.js';
-import { REMOVE, type UpdateFn } from '../store/index.js';
+import { REMOVE, type UpdateFn, type UpdateOptions } from '../store/index.js';
 
 export interface NodeDeps {
   readonly id: string;
@@ -386,7 +386,7 @@ export class ShoalNode implements KvService {
    * Every local object write goes through here, so the anti-entropy tree of the partition
    * follows each change (and a tree rebuild knows which writes are still in flight).
    */
-  private async updateObject(partition: number, key: string, fn: UpdateFn, options?: { hint?: string; now?: number }) {
+  private async updateObject(partition: number, key: string, fn: UpdateFn, options?: UpdateOptions) {
     this.ae.writing(partition);
     let res;
     try {
@@ -968,7 +968,8 @@ export class ShoalNode implements KvService {
         if (!hint && vc.lessOrEqual(incoming, current)) return undefined;
         return this.merge(current, incoming);
       },
-      hint ? { hint, now: wall } : { now: wall },
+      // A whole replica's state: it replaces a local copy that can no longer be read.
+      hint ? { hint, now: wall, replaceCorrupt: true } : { now: wall, replaceCorrupt: true },
     ).then(noop);
   }
 

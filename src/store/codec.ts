@@ -3,6 +3,7 @@ import { Decoder } from 'cbor-x';
 import { ShoalError, assert } from '../errors/index.js';
 import type { DVVSet, Entry, Sibling } from '../vclock/types.js';
 import { isShortAscii } from './keys.js';
+import { FORMAT_POINTER, POINTER_BYTES } from './vlog.js';
 
 /**
  * Value codec (see the essay in index.ts): every stored value is
@@ -241,7 +242,7 @@ function frame(format: number, payload: Uint8Array): Uint8Array {
 
 function unframe(bytes: Uint8Array, format: number, where: CodecContext): Uint8Array {
   if (bytes.length < HEADER_BYTES) throw corrupt(where, `value of ${bytes.length} bytes is shorter than its header`);
-  if (bytes[0] === 0x03 && bytes.length === 13) {
+  if (bytes[0] === FORMAT_POINTER && bytes.length === POINTER_BYTES) {
     // The value log (src/store/vlog.ts) hands a pointer up unresolved when its record is gone or damaged.
     throw corrupt(where, 'its value-log pointer names a record that is missing or damaged');
   }

@@ -38,8 +38,10 @@
  * `u16be partition | f64be ts | utf8 key`; the object itself is stored once, under its
  * own key. A bad checksum, an unknown format byte or a payload of the wrong shape is
  * ShoalError('CORRUPT') naming the partition and key: a disk error is reported, never
- * turned into a wrong answer or a crash. `remove()` can always clear a corrupt object
- * (anti-entropy then restores it from a replica).
+ * turned into a wrong answer or a crash. `remove()` can always clear a corrupt object,
+ * and an update with `replaceCorrupt` (a node's replica writes, read repair and
+ * anti-entropy, which carry a whole replica's state) replaces it: the next such write of
+ * the key heals this replica.
  *
  * ## Value log (value separation)
  *

@@ -74,6 +74,13 @@ export interface UpdateOptions {
   readonly hint?: string;
   /** Wall-clock ms stamped on the hint (default: the store's clock). */
   readonly now?: number;
+  /**
+   * Treat a stored object that cannot be read (CORRUPT) as absent instead of failing:
+   * for writes that carry a whole replica's state (replica writes, read repair,
+   * anti-entropy), which replace what this replica can no longer read. Without it, a
+   * corrupt object fails every update until it is removed, so repairs could never heal it.
+   */
+  readonly replaceCorrupt?: boolean;
 }
 
 export interface UpdateResult {
@@ -129,6 +136,8 @@ export interface StoreStats {
   hintsPending: number;
   /** Corrupt records met (objects reported, hint records skipped and deleted). */
   corrupt: number;
+  /** Corrupt objects replaced by an update with `replaceCorrupt` (a repair). */
+  corruptReplaced: number;
   /** Engine read calls made synchronously on the event loop (see storeSyncReadKeysMax). */
   engineReadsSync: number;
   /** Engine read calls made on the engine's thread pool. */
@@ -203,6 +212,7 @@ type Op =
       /** Set for an `updateMany` item: it settles into slot `index` of this call. */
       many: ManyCall | undefined;
       index: number;
+      replaceCorrupt: boolean;
     } & Settle<UpdateResult>)
   | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
   | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
@@ -319,7 +329,7 @@ export class ObjectStore {
   private readQueue = new Map<string, { partition: number; key: string; okey: Uint8Array; settle: Array<Settle<DVVSet | undefined>> }>();
   private readScheduled = false;
 
-  private readonly counters = { cacheHits: 0, cacheMisses: 0, writes: 0, batches: 0, updates: 0, corrupt: 0, absentSkips: 0 };
+  private readonly counters = { cacheHits: 0, cacheMisses: 0, writes: 0, batches: 0, updates: 0, corrupt: 0, corruptReplaced: 0, absentSkips: 0 };
   /** Every object key ever stored here (no false negatives); undefined = disabled. */
   private readonly present: ScalableBloom | undefined;
 
@@ -476,7 +486,21 @@ export class ObjectStore {
         hint = { target: options.hint, ts: options.now ?? this.clock.now() };
       }
       this.enqueue(
-        { kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint, ks: undefined, many: undefined, index: 0, resolve, reject },
+        {
+          kind: 'update',
+          partition,
+          key,
+          ck: cacheKey(partition, key),
+          okey,
+          fn,
+          hint,
+          ks: undefined,
+          many: undefined,
+          index: 0,
+          replaceCorrupt: options?.replaceCorrupt === true,
+          resolve,
+          reject,
+        },
         hint?.target,
       );
     });
@@ -523,7 +547,7 @@ export class ObjectStore {
           call.set(i, { error });
           continue;
         }
-        pending.push({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint: undefined, ks: undefined, many: call, index: i, resolve: settledByCall, reject: settledByCall });
+        pending.push({ kind: 'update', partition, key, ck: cacheKey(partition, key), okey, fn, hint: undefined, ks: undefined, many: call, index: i, replaceCorrupt: false, resolve: settledByCall, reject: settledByCall });
       }
       this.kick();
     });
@@ -898,8 +922,14 @@ export class ObjectStore {
         case 'update': {
           const ks = op.ks!;
           if (ks.corrupt !== undefined) {
-            p.failed.push([op, ks.corrupt]);
-            break;
+            if (!op.replaceCorrupt) {
+              p.failed.push([op, ks.corrupt]);
+              break;
+            }
+            // Unreadable bytes hold nothing to merge: the update starts from nothing.
+            ks.corrupt = undefined;
+            ks.current = undefined;
+            this.counters.corruptReplaced++;
           }
           const before = ks.current;
           let after: DVVSet | undefined;

@@ -61,7 +61,7 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * restart are not counted, but they lie in the oldest segments, which are collected first.
  */
 export const FORMAT_POINTER = 0x03;
-const POINTER_BYTES = 13;
+export const POINTER_BYTES = 13;
 const RECORD_HEADER_BYTES = 12;
 const SEGMENT_NAME = /^(\d{8})\.vlog$/;
 

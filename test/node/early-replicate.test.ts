@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShoalError } from '../../src/errors/index.js';
 import { MemoryBacking, MemoryEngine, type EngineOp, type BatchOptions } from '../../src/store/index.js';
-import { memCluster } from './mem-cluster.js';
+import { memCluster, ringAgreed } from './mem-cluster.js';
 import { partitionOf } from '../../src/ring/index.js';
 import * as vc from '../../src/vclock/index.js';
 
@@ -27,11 +27,10 @@ const text = (s: string) => new TextEncoder().encode(s);
 describe('replica writes sent before the local write lands', () => {
   it('a failed local write never lets its dot be issued again', async () => {
     const engines = [0, 1, 2].map(() => new FlakyEngine(new MemoryBacking()));
-    const { nodes, stores, settle, run, stop } = await memCluster({ partitions: Q, engine: (i) => engines[i]! });
+    const cluster = await memCluster({ partitions: Q, engine: (i) => engines[i]! });
+    const { nodes, stores, settle, run, stop } = cluster;
     // Let gossip agree on a 3-node ring.
-    const agreed = () => nodes.every((n) => new Set(n.routing().owners).size === 3);
-    for (let i = 0; i < 200 && !agreed(); i++) await settle(100);
-    expect(agreed()).toBe(true);
+    expect(await ringAgreed(cluster)).toBe(true);
 
     const key = 'k';
     const p = partitionOf(key, Q);

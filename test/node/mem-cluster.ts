@@ -85,3 +85,10 @@ export async function memCluster(o: MemClusterOptions = {}): Promise<MemCluster>
   };
   return { sched, network, nodes, stores, settle, run, stop };
 }
+
+/** `settle`s until every node's ring has all the cluster's nodes as owners (at most 20 s of simulated time); false if it never does. */
+export async function ringAgreed(c: MemCluster): Promise<boolean> {
+  const agreed = () => c.nodes.every((n) => new Set(n.routing().owners).size === c.nodes.length);
+  for (let i = 0; i < 200 && !agreed(); i++) await c.settle(100);
+  return agreed();
+}

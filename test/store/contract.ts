@@ -355,6 +355,38 @@ export function storeContract(harness: EngineHarness): void {
       expect((await store.scan(9)).map(([k]) => k)).toEqual(['flip', 'good']);
     });
 
+    it('replaces a corrupt object when an update asks to (a repair), and only then', async () => {
+      const loc = await harness.fresh();
+      let store = await openStore(loc);
+      await store.update(3, 'broken', () => obj('original'));
+      await store.close();
+      const engine = loc.engine();
+      await engine.open();
+      await engine.batch([{ type: 'put', key: objectKey(3, 'broken'), value: enc.encode('unreadable bytes') }]);
+      await engine.close();
+
+      store = await openStore(loc);
+      expect((await rejection(store.update(3, 'broken', () => obj('plain write')))).code).toBe('CORRUPT');
+      const seen: Array<DVVSet | undefined> = [];
+      const res = await store.update(
+        3,
+        'broken',
+        (cur) => {
+          seen.push(cur);
+          return obj('repaired');
+        },
+        { replaceCorrupt: true },
+      );
+      // The repair starts from nothing: there was nothing readable to merge into.
+      expect(seen).toEqual([undefined]);
+      expect(res.before).toBeUndefined();
+      expect(text(await store.get(3, 'broken'))).toBe('repaired');
+      expect(store.stats().corruptReplaced).toBe(1);
+      // The key is an ordinary one again.
+      await store.update(3, 'broken', () => obj('later'));
+      expect(text(await store.get(3, 'broken'))).toBe('later');
+    });
+
     it('bounds the read cache and counts hits and misses', async () => {
       const store = await openStore(await harness.fresh(), { cacheEntriesMax: 3 });
       for (let i = 0; i < 6; i++) await store.update(0, `k${i}`, () => obj(`v${i}`));
