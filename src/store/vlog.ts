@@ -55,10 +55,13 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * stays open (unlinked) until they finish (reader epochs).
  *
  * When to collect: the store tells each write how many bytes the value it replaces had
- * (`EngineOp.replaces`), which estimates the log's garbage. Collection starts once the
- * log is over `collectFloorBytes` and the estimate over `collectGarbageRatio` of it. The
- * estimate is only that: partitions dropped with `clear` and garbage left before a
- * restart are not counted, but they lie in the oldest segments, which are collected first.
+ * (`EngineOp.replaces`), which estimates the log's garbage; `clear` counts the records its
+ * range named. Collection starts once the log is over `collectFloorBytes` and the
+ * estimate over `collectGarbageRatio` of it. Each collection measures its segment, whose
+ * share of garbage bounds the estimate (the oldest segment holds at least the log's
+ * share), and writes the estimate to the engine, as `close` does, so that a restart
+ * starts from it. After a crash the writes since the last collection are not counted;
+ * their garbage is found when its segments come round.
  */
 export const FORMAT_POINTER = 0x03;
 export const POINTER_BYTES = 13;
@@ -164,8 +167,18 @@ function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array): boolean {
   return true;
 }
 
-/** The name of the engine key a collection writes, synced, to make its moves durable. */
-const BARRIER_KEY = Uint8Array.of(NS_META, ...new TextEncoder().encode('vlog-barrier'));
+/**
+ * The engine key a collection writes, synced, to make its moves durable; its value is the
+ * garbage estimate (f64be) after that collection, which `close` also writes, so that a
+ * restart does not forget the garbage the log holds.
+ */
+const GARBAGE_KEY = Uint8Array.of(NS_META, ...new TextEncoder().encode('vlog.garbage'));
+
+function f64(x: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, x);
+  return b;
+}
 
 export class ValueLogEngine implements Engine {
   readonly batchCopies = true;
@@ -252,6 +265,11 @@ export class ValueLogEngine implements Engine {
       // A new head on every open: the last one may end in a record torn by a crash, and
       // nothing is ever appended after bytes that might be torn.
       this.head = this.createSegment(last + 1);
+      const saved = await this.inner.get(GARBAGE_KEY);
+      if (saved !== undefined && saved.length === 8) {
+        const g = new DataView(saved.buffer, saved.byteOffset, 8).getFloat64(0);
+        if (Number.isFinite(g) && g > 0) this.garbage = Math.min(g, this.total);
+      }
     } catch (err) {
       await this.inner.close().catch(() => undefined);
       this.closeFiles();
@@ -266,6 +284,7 @@ export class ValueLogEngine implements Engine {
     this.closing = true;
     await this.collecting;
     await this.lock.catch(() => undefined);
+    await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }]).catch(() => undefined);
     this.opened = false;
     this.closeFiles();
     await this.inner.close();
@@ -319,8 +338,17 @@ export class ValueLogEngine implements Engine {
     return this.inner.keys(range);
   }
 
+  /** Deletes the range; the records its pointers named become garbage (counted first). */
   clear(range: EngineRange): Promise<void> {
-    return this.exclusive(() => this.inner.clear(range));
+    return this.exclusive(async () => {
+      let dropped = 0;
+      for await (const [k, v] of this.inner.iterate(range)) {
+        const ptr = pointerOf(k, v);
+        if (ptr !== undefined) dropped += RECORD_HEADER_BYTES + k.length + ptr.len;
+      }
+      await this.inner.clear(range);
+      this.garbage += dropped;
+    });
   }
 
   batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
@@ -636,11 +664,17 @@ export class ValueLogEngine implements Engine {
       await new Promise<void>((r) => this.later(r));
     }
     if (this.closing) return;
+    // The oldest segment holds at least the log's share of garbage (overwrites only age),
+    // so its measured share bounds the estimate. Without that bound an estimate that ran
+    // ahead (objects that were inline before the log was on also report `replaces`) would
+    // keep collection moving live records round and round.
+    const dead = seg.size - liveBytes;
+    const garbageAfter = (): number => Math.max(0, Math.min(this.garbage - dead, (dead / Math.max(seg.size, 1)) * (this.total - seg.size)));
     // Make the moves durable before the only other copy goes: the head's bytes, then the
     // engine's log (a synced write flushes every write before it).
     await this.exclusive(async () => {
       this.syncSegments();
-      await this.inner.batch([{ type: 'put', key: BARRIER_KEY, value: Uint8Array.of(0) }], { sync: true });
+      await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(garbageAfter()) }], { sync: true });
     });
     try {
       this.files.unlink(seg.path);
@@ -650,13 +684,8 @@ export class ValueLogEngine implements Engine {
     }
     seg.retiredAt = this.epoch++;
     this.retired.push(seg);
+    this.garbage = garbageAfter();
     this.total -= seg.size;
-    // The oldest segment holds at least the log's share of garbage (overwrites only age),
-    // so its measured share bounds the estimate. Without that bound an estimate that ran
-    // ahead (objects that were inline before the log was on also report `replaces`) would
-    // keep collection moving live records round and round.
-    const dead = seg.size - liveBytes;
-    this.garbage = Math.max(0, Math.min(this.garbage - dead, (dead / Math.max(seg.size, 1)) * this.total));
     this.counters.collections++;
     this.counters.reclaimedBytes += seg.size - liveBytes;
     this.sweep();

@@ -244,6 +244,23 @@ describe('ValueLogEngine', () => {
     await vlog.close();
   });
 
+  it('keeps its garbage estimate across a restart, and counts what clear drops', async () => {
+    const loc = await location();
+    const a = await openAt(loc);
+    for (let i = 0; i < 4; i++) await a.vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    await a.vlog.batch([{ type: 'put', key: key(0), value: value(300, 9), replaces: 300 }]);
+    const estimate = a.vlog.valueLogStats.garbageBytes;
+    expect(estimate).toBe(12 + key(0).length + 300);
+    await a.vlog.close();
+    const b = await openAt(loc);
+    expect(b.vlog.valueLogStats.garbageBytes).toBe(estimate);
+    // key(1) is in partition 1: clearing that partition's range drops its record.
+    await b.vlog.clear({ gte: key(1).subarray(0, 3), lt: Uint8Array.of(key(1)[0]!, 0, 2) });
+    expect(await b.vlog.get(key(1))).toBeUndefined();
+    expect(b.vlog.valueLogStats.garbageBytes).toBe(estimate + 12 + key(1).length + 300);
+    await b.vlog.close();
+  });
+
   it('a pointer whose record is gone or damaged reads as CORRUPT for that key alone', async () => {
     const loc = await location();
     const open = (): ObjectStore =>
