@@ -108,7 +108,8 @@ describe('ValueLogEngine', () => {
     for (let round = 0; round < 3; round++) {
       await vlog.batch(Array.from({ length: 10 }, (_, i): EngineOp => ({ type: 'put', key: key(i), value: value(300, round * 10 + i) })));
     }
-    // One key written only in the first round stays live and must be moved.
+    // The last round's records that sit in segments older than the head are live: they
+    // must be moved, and the first two rounds' records dropped.
     const before = await segmentFiles(dir);
     expect(before.length).toBeGreaterThan(2);
     expect(await vlog.collectAll()).toBe(before.length - 1);
