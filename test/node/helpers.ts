@@ -40,3 +40,13 @@ export async function metricOf(node: RunningNode, name: string): Promise<number>
   if (line === undefined) throw new Error(`metric ${name} missing`);
   return Number(line.split(' ')[1]);
 }
+
+/** PUTs `body` to `url`, again every 50 ms while a new node answers 503 (not yet taking writes; 15 s at most); the last status. */
+export async function putWhenReady(url: string, body: string): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  let status = 0;
+  while ((status = (await fetch(url, { method: 'PUT', body })).status) === 503 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return status;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node/index.js';
-import { inProcessNodes, metricOf } from './helpers.js';
+import { inProcessNodes, metricOf, putWhenReady } from './helpers.js';
 
 /**
  * The store's read cache is off in a node by default (src/config/store.ts says why) and
@@ -16,12 +16,7 @@ describe('read cache: off by default, SHOAL_READ_CACHE_ENTRIES turns it on', () 
   /** Writes a key (polling until the new node takes writes), then reads it twice through the node's HTTP API. */
   const writeAndRead = async (node: RunningNode): Promise<void> => {
     const url = `http://127.0.0.1:${node.port}/v1/kv/cached-key`;
-    const deadline = Date.now() + 15_000;
-    let status = 0;
-    while ((status = (await fetch(url, { method: 'PUT', body: 'v' })).status) === 503 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(status).toBe(204);
+    expect(await putWhenReady(url, 'v')).toBe(204);
     for (let i = 0; i < 2; i++) expect(await (await fetch(url)).text()).toBe('v');
   };
 

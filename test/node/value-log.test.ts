@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node/index.js';
-import { inProcessNodes, metricOf } from './helpers.js';
+import { inProcessNodes, metricOf, putWhenReady } from './helpers.js';
 
 /**
  * A node keeps large objects in its value log by default, except with --sync
@@ -18,12 +18,7 @@ describe('value log: on by default (off with --sync), SHOAL_VALUE_LOG=off writes
   /** Writes a 2,000-byte value and a small one (polling until the node takes writes), and reads both back. */
   const writeAndRead = async (node: RunningNode): Promise<void> => {
     const base = `http://127.0.0.1:${node.port}/v1/kv`;
-    const deadline = Date.now() + 15_000;
-    let status = 0;
-    while ((status = (await fetch(`${base}/big`, { method: 'PUT', body: big })).status) === 503 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(status).toBe(204);
+    expect(await putWhenReady(`${base}/big`, big)).toBe(204);
     expect((await fetch(`${base}/small`, { method: 'PUT', body: 's' })).status).toBe(204);
     expect(await (await fetch(`${base}/big`)).text()).toBe(big);
     expect(await (await fetch(`${base}/small`)).text()).toBe('s');
