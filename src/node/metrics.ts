@@ -431,6 +431,7 @@ export class NodeMetrics {
     store('shoal_store_hints_pending', 'Hints in the store, all targets together.', 'hintsPending');
     store('shoal_store_value_log_segments', 'Segment files of the value log (large objects kept beside the engine; 0 when SHOAL_VALUE_LOG=off).', 'valueLogSegments');
     store('shoal_store_value_log_bytes', 'Bytes in the value log, live and garbage.', 'valueLogBytes');
+    store('shoal_store_value_log_keydir_entries', 'Value-log pointers held in memory (recently written large objects, read without an engine lookup).', 'valueLogKeydirEntries');
     store('shoal_store_value_log_garbage_bytes', 'Estimated garbage in the value log (overwritten and deleted objects not yet collected).', 'valueLogGarbageBytes');
     const storeCounter = (name: string, help: string, field: string): void => {
       counter(name, help, (_c, s) => num(s['store'], field));
@@ -444,6 +445,7 @@ export class NodeMetrics {
     storeCounter('shoal_store_value_log_collections_total', 'Value-log segments collected (live records moved, the file deleted).', 'valueLogCollections');
     storeCounter('shoal_store_value_log_moved_records_total', 'Live records moved to the head of the value log by collection.', 'valueLogMovedRecords');
     storeCounter('shoal_store_value_log_reclaimed_bytes_total', 'Bytes of garbage the value log reclaimed.', 'valueLogReclaimedBytes');
+    storeCounter('shoal_store_value_log_keydir_hits_total', 'Reads whose value-log pointer came from memory instead of the engine.', 'valueLogKeydirHits');
     storeCounter('shoal_store_value_log_collect_failures_total', 'Value-log collections given up (a damaged record or a storage error); the segment is kept.', 'valueLogCollectFailures');
     storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
     storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');

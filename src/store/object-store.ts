@@ -153,6 +153,9 @@ export interface StoreStats {
   valueLogMovedRecords: number;
   valueLogReclaimedBytes: number;
   valueLogCollectFailures: number;
+  /** Value-log pointers held in memory, and reads that used one (src/store/vlog.ts, the keydir). */
+  valueLogKeydirEntries: number;
+  valueLogKeydirHits: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -692,6 +695,8 @@ export class ObjectStore {
       valueLogMovedRecords: vlog?.movedRecords ?? 0,
       valueLogReclaimedBytes: vlog?.reclaimedBytes ?? 0,
       valueLogCollectFailures: vlog?.collectFailures ?? 0,
+      valueLogKeydirEntries: vlog?.keydirEntries ?? 0,
+      valueLogKeydirHits: vlog?.keydirHits ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

@@ -123,10 +123,17 @@ describe('ValueLogEngine', () => {
     await vlog.close();
   });
 
-  it.each([42, 7, 1234, 99, 5])('collection never overwrites a pointer written after its check (writes interleaved at random, seed %i)', async (seed) => {
+  it.each([
+    [42, 0],
+    [7, 0],
+    [1234, 0],
+    [99, 4],
+    [5, 4],
+  ])('collection never overwrites a pointer written after its check (writes interleaved at random, seed %i, keydir of %i)', async (seed, keydirEntries) => {
     // Reads on the thread pool: a write issued meanwhile can land between collection's
-    // check of a pointer and its rewrite, unless the two are under one lock.
-    const { vlog } = await openAt(await location(), { segmentBytes: 2000, collectChunkBytes: 700 }, false);
+    // check of a pointer and its rewrite, unless the two are under one lock. With a keydir
+    // of 4 for 12 keys, checks mix pointers held in memory and pointers read below.
+    const { vlog } = await openAt(await location(), { segmentBytes: 2000, collectChunkBytes: 700, keydirEntries }, false);
     const random = new SeededRandom(seed);
     const model = new Map<number, number>();
     let fill = 0;
@@ -179,6 +186,9 @@ describe('ValueLogEngine', () => {
       minBytes: 100,
       segmentBytes: 1000,
       collectFloorBytes: Number.MAX_SAFE_INTEGER,
+      // Collection's check must read the engine for the gate to hold it (with the keydir
+      // it reads memory, synchronously, and no write can come between).
+      keydirEntries: 0,
     });
     await vlog.open();
     // key(1) in the first segment, then enough to start a new head.
@@ -199,6 +209,135 @@ describe('ValueLogEngine', () => {
     await collecting;
     await write;
     expect((await vlog.get(key(1)))![10]).toBe(99);
+    await vlog.close();
+  });
+
+  it('the keydir answers reads of recently written objects without the engine, and follows every write', async () => {
+    let engineReads = 0;
+    class Counting extends LevelEngine {
+      override async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+        engineReads += keys.length;
+        return super.getMany(keys);
+      }
+      override async get(k: Uint8Array): Promise<Uint8Array | undefined> {
+        engineReads++;
+        return super.get(k);
+      }
+    }
+    const loc = await location();
+    const vlog = new ValueLogEngine(new Counting({ engine: 'classic-level', location: loc }), {
+      dir: join(loc, 'vlog'),
+      minBytes: 100,
+      segmentBytes: 2000,
+      collectFloorBytes: Number.MAX_SAFE_INTEGER,
+    });
+    await vlog.open();
+    await vlog.batch(Array.from({ length: 6 }, (_, i): EngineOp => ({ type: 'put', key: key(i), value: value(300, i) })));
+    expect(vlog.valueLogStats.keydirEntries).toBe(6);
+    engineReads = 0;
+    expect((await vlog.get(key(2)))![10]).toBe(2);
+    expect((await vlog.getMany([key(0), key(5)])).map((v) => v![10])).toEqual([0, 5]);
+    expect(engineReads).toBe(0);
+    expect(vlog.valueLogStats.keydirHits).toBe(3);
+    // A key written small, a key deleted: the keydir must not keep their pointers.
+    await vlog.batch([
+      { type: 'put', key: key(1), value: value(50, 77) },
+      { type: 'del', key: key(2) },
+    ]);
+    // The same through a batch with no large object at all (the engine's batch is passed on whole).
+    await vlog.batch([{ type: 'put', key: key(3), value: value(60, 78) }]);
+    expect(vlog.valueLogStats.keydirEntries).toBe(3);
+    expect((await vlog.getMany([key(1), key(2), key(3), key(4)])).map((v) => v?.[10])).toEqual([77, undefined, 78, 4]);
+    expect(engineReads).toBe(3);
+    // Collection moves records: the keydir must name their new places (the old file is deleted).
+    // Keys 4 and 5 are still live in the first segment.
+    await vlog.batch([{ type: 'put', key: key(0), value: value(300, 10) }]);
+    expect(await vlog.collectAll()).toBeGreaterThan(0);
+    expect(vlog.valueLogStats.movedRecords).toBe(2);
+    expect(await segmentFiles(join(loc, 'vlog'))).not.toContain('00000001.vlog');
+    expect((await vlog.getMany([key(0), key(4), key(5)])).map((v) => v![10])).toEqual([10, 4, 5]);
+    // Clear drops the entries of its range.
+    await vlog.clear({ gte: key(0), lte: key(0) });
+    expect(await vlog.get(key(0))).toBeUndefined();
+    expect(vlog.valueLogStats.keydirEntries).toBe(2);
+    await vlog.close();
+    // A reopened log starts with an empty keydir and reads through the engine.
+    await vlog.open();
+    expect(vlog.valueLogStats.keydirEntries).toBe(0);
+    engineReads = 0;
+    expect((await vlog.get(key(5)))![10]).toBe(5);
+    expect(engineReads).toBe(1);
+    await vlog.close();
+  });
+
+  it('a batch the engine refuses leaves the keydir as the engine is', async () => {
+    let fail = false;
+    class Failing extends LevelEngine {
+      override async batch(ops: readonly EngineOp[], options?: { sync?: boolean }): Promise<void> {
+        if (fail) throw new Error('disk full');
+        return super.batch(ops, options);
+      }
+    }
+    const loc = await location();
+    const vlog = new ValueLogEngine(new Failing({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100 });
+    await vlog.open();
+    await vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }]);
+    fail = true;
+    await expect(vlog.batch([{ type: 'put', key: key(1), value: value(300, 2) }])).rejects.toThrow(/disk full/);
+    await expect(vlog.batch([{ type: 'del', key: key(1) }])).rejects.toThrow(/disk full/);
+    fail = false;
+    expect((await vlog.get(key(1)))![10]).toBe(1);
+    await vlog.close();
+  });
+
+  it('the keydir holds at most its limit, dropping the oldest; dropped keys read through the engine', async () => {
+    const { vlog } = await openAt(await location(), { keydirEntries: 3 });
+    for (let i = 0; i < 5; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    expect(vlog.valueLogStats.keydirEntries).toBe(3);
+    const hits = vlog.valueLogStats.keydirHits;
+    expect((await vlog.getMany([key(0), key(1), key(2), key(3), key(4)])).map((v) => v![10])).toEqual([0, 1, 2, 3, 4]);
+    // Keys 2, 3 and 4 were written last.
+    expect(vlog.valueLogStats.keydirHits - hits).toBe(3);
+    await vlog.close();
+  });
+
+  it.each([3, 11, 2024])('the keydir agrees with the engine under random writes, deletes, clears and collections (seed %i)', async (seed) => {
+    // A model of what each key holds, checked after every step through get and getMany,
+    // with a keydir smaller than the key set so that reads mix memory and the engine.
+    const { vlog } = await openAt(await location(), { segmentBytes: 1500, keydirEntries: 5 });
+    const random = new SeededRandom(seed);
+    const model = new Map<number, number | undefined>();
+    let fill = 0;
+    for (let step = 0; step < 120; step++) {
+      const r = random.float();
+      if (r < 0.05) {
+        await vlog.collectAll();
+      } else if (r < 0.08) {
+        const k = random.int(10);
+        await vlog.clear({ gte: key(k), lte: key(k) });
+        model.set(k, undefined);
+      } else {
+        const ops: EngineOp[] = [];
+        for (let j = 1 + random.int(3); j > 0; j--) {
+          const k = random.int(10);
+          const t = random.float();
+          fill = (fill + 1) % 250;
+          if (t < 0.15) {
+            ops.push({ type: 'del', key: key(k) });
+            model.set(k, undefined);
+          } else {
+            ops.push({ type: 'put', key: key(k), value: value(t < 0.35 ? 60 : 200, fill) });
+            model.set(k, fill);
+          }
+        }
+        await vlog.batch(ops);
+      }
+      const k = random.int(10);
+      expect((await vlog.get(key(k)))?.[10]).toBe(model.get(k));
+      const all = await vlog.getMany(Array.from({ length: 10 }, (_, i) => key(i)));
+      expect(all.map((v) => v?.[10])).toEqual(Array.from({ length: 10 }, (_, i) => model.get(i)));
+    }
+    expect(vlog.valueLogStats.keydirHits).toBeGreaterThan(0);
     await vlog.close();
   });
 
