@@ -98,8 +98,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tls,
     allowedOrigins: options.allowedOrigins,
     peerUpgrade: (req, socket, head) => transport.handleUpgrade(req, socket, head),
-    // Health says 200 only once the node serves (it has started and restored its state).
-    ready: () => serving,
+    // Health says 200 only once the node serves: it has started, restored its state and
+    // holds a ring to route keys with. A node with no seeds claims its ring only after
+    // gossipSoloClaimDelayMs (peers seeded to it join first), and until then every key
+    // request would answer 503.
+    ready: () => serving && node?.ringState !== undefined,
     log: (event, fields) => log(event, fields),
   });
   let port: number;

@@ -1294,7 +1294,7 @@ export class ShoalNode implements KvService {
     return tree.ready ? tree.rootHash() : null;
   }
 
-  /** For tests and the simulator. */
+  /** The ring this node routes with (undefined until it has claimed or adopted one). */
   get ringState(): RingState | undefined {
     return this.ringIndex?.ring;
   }

@@ -201,6 +201,50 @@ describe('a 3-node cluster of real processes', () => {
     const st = run('status', '--json');
     expect(st.status).toBe(0);
     expect(JSON.parse(st.stdout).members).toHaveLength(3);
+    // `shoal del KEY` deletes what it reads, siblings included; a key never written is left alone.
+    expect(run('put', 'cli-key', 'cli-sibling').status).toBe(0);
+    expect(run('get', 'cli-key').status).toBe(3);
+    expect(run('del', 'cli-key').status).toBe(0);
+    const gone = run('get', 'cli-key');
+    expect(gone.status).toBe(4);
+    expect(gone.stderr).toContain('not found');
+    expect(run('del', 'cli-never-written').status).toBe(0);
+    expect(run('get', 'cli-never-written').status).toBe(4);
+  });
+});
+
+describe('a lone node (no seeds)', () => {
+  it('answers health 200 only once it serves keys (it claims its ring after a delay)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-lone-'));
+    const port = await freePort();
+    const { spawn } = await import('node:child_process');
+    const proc = spawn(process.execPath, [SHOAL, 'start', '--port', String(port), '--data', join(dir, 'd'), '--n', '1'], { cwd: ROOT, stdio: 'ignore' });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      let notReady = 0;
+      await waitFor(
+        'health 200',
+        async () => {
+          const res = await fetch(`${base}/v1/health`).catch(() => undefined);
+          if (res === undefined) return false;
+          await res.arrayBuffer();
+          if (res.status !== 200) notReady++;
+          return res.status === 200;
+        },
+        20_000,
+        25,
+      );
+      // At once, with no pause: the first key request after health says 200 must be served.
+      expect((await put(base, 'lone', 'v')).status).toBe(204);
+      const res = await get(base, 'lone');
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('v');
+      // The node answered (503) before it held a ring: the poll saw it not ready.
+      expect(notReady).toBeGreaterThan(0);
+    } finally {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
