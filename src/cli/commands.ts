@@ -238,7 +238,25 @@ export async function runDel(argv: string[], io: CliIo): Promise<number> {
   const key = keyArg(positionals, 'del', 1);
   const t = target(f, io);
   const url = kvUrl(t, key, { w: quorumFlag('w', f.w) });
-  const res = await call(t, 'DELETE', url, { headers: f.context === undefined ? {} : { 'x-shoal-context': f.context } });
+  let context = f.context;
+  if (context === undefined) {
+    // A delete without a context deletes nothing it has not seen (the HTTP rule), so
+    // `shoal del KEY` first reads the key and deletes what that read saw, as Riak's
+    // clients fetch before they delete. A version written after the read survives.
+    const read = await call(t, 'GET', kvUrl(t, key, {}), { headers: { accept: 'application/json' }, allow404: true });
+    if (read.status === 404) {
+      await read.arrayBuffer().catch(() => undefined);
+      context = read.headers.get('x-shoal-context') ?? undefined;
+    } else {
+      context = (await readValues(read)).context ?? undefined;
+    }
+    if (context === undefined) {
+      // Nothing was ever written there: nothing to delete (deleting is idempotent).
+      if (f.json === true) io.stdout.write(`${JSON.stringify({ context: null })}\n`);
+      return EXIT.ok;
+    }
+  }
+  const res = await call(t, 'DELETE', url, { headers: { 'x-shoal-context': context } });
   return writeAnswer(res, f, io);
 }
 

@@ -88,10 +88,12 @@ ${CLIENT_FLAGS}  --context TOKEN        supersede what this context (from a read
 `,
   del: `usage: shoal del KEY [flags]
 
-Deletes what --context covers (a delete without a context deletes nothing it has
-not seen: pass the context of a read).
+Deletes the key: reads it first and deletes every version that read saw (a version
+written after the read survives as a sibling of the tombstone). With --context,
+deletes what that context covers, without the read. A key never written is left as
+it is (exit 0).
 
-${CLIENT_FLAGS}  --context TOKEN        context from an earlier read
+${CLIENT_FLAGS}  --context TOKEN        delete what this context (from an earlier read) covers
   --w W                  write quorum: 1..N, one, quorum, all
   --timeout-ms MS        request timeout
   --show-context         print the tombstone's context to standard error

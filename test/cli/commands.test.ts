@@ -188,6 +188,49 @@ describe('put and del', () => {
   });
 });
 
+describe('del without --context', () => {
+  it('reads the key and deletes with the context of that read', async () => {
+    reply = (req, res) => {
+      if (req.method === 'GET') return json(res, 300, { values: [Buffer.from('a').toString('base64'), Buffer.from('b').toString('base64')], context: 'SEEN' });
+      res.writeHead(204, { 'x-shoal-context': 'TOMB' });
+      res.end();
+    };
+    const { code, io } = await run(['del', 'k', '--w', 'all', '--json']);
+    expect(code).toBe(0);
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/kv/k', 'DELETE /v1/kv/k?w=all']);
+    expect(seen[0]?.headers.accept).toBe('application/json');
+    expect(seen[1]?.headers['x-shoal-context']).toBe('SEEN');
+    expect(JSON.parse(io.out())).toEqual({ context: 'TOMB' });
+  });
+
+  it('a deleted key (404 with a tombstone context) is deleted again with that context', async () => {
+    reply = (req, res) => {
+      if (req.method === 'GET') return json(res, 404, { error: { code: 'not_found', message: 'no' } }, { 'x-shoal-context': 'TOMB0' });
+      res.writeHead(204, { 'x-shoal-context': 'TOMB1' });
+      res.end();
+    };
+    expect((await run(['del', 'k'])).code).toBe(0);
+    expect(seen.map((r) => r.method)).toEqual(['GET', 'DELETE']);
+    expect(seen[1]?.headers['x-shoal-context']).toBe('TOMB0');
+  });
+
+  it('a key never written is left alone: no delete is sent, exit 0', async () => {
+    reply = (_req, res) => json(res, 404, { error: { code: 'not_found', message: 'no' } });
+    const { code, io } = await run(['del', 'k', '--json']);
+    expect(code).toBe(0);
+    expect(seen.map((r) => r.method)).toEqual(['GET']);
+    expect(JSON.parse(io.out())).toEqual({ context: null });
+  });
+
+  it('a failed read fails the delete (nothing is deleted blind)', async () => {
+    reply = (_req, res) => json(res, 503, { error: { code: 'unavailable', message: 'fewer than R' } });
+    const { code, io } = await run(['del', 'k']);
+    expect(code).toBe(1);
+    expect(io.err()).toContain('unavailable');
+    expect(seen.map((r) => r.method)).toEqual(['GET']);
+  });
+});
+
 describe('status, ring, leave, bench', () => {
   const status = {
     node: 'n1',
