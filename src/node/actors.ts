@@ -13,7 +13,11 @@
  * only while it remembers, in this process, having written the key under it and not
  * having removed the key since (a bounded map, oldest entry out first, forgotten on every
  * removal); its stored entry for that actor is then authoritative, since every dot of the
- * actor went through this node's own copy first. Otherwise it takes a fresh id
+ * actor went through this node's own copy first. It also reuses the id only for a
+ * writer whose context has seen every event of it, so that the context a put answers
+ * with (the writer's context plus the new dot) covers no value the writer did not see
+ * (CONTRACT: "for the version just written"); a blind write to a key holding our values
+ * gains an entry, as it gains a sibling. Otherwise it takes a fresh id
  * `NODE#STOREEPOCH.SEQ`, with SEQ from a node-wide sequence persisted in blocks before
  * use, so it never repeats across restarts. A key thus gains an entry per node per process
  * lifetime, and one more each time actorsRecentMax other keys have taken fresh ids here
@@ -91,7 +95,12 @@ export class ActorIds {
     if (remembered !== undefined) {
       const mine = local?.entries.find((e) => e.id === remembered);
       const seen = context.find(([id]) => id === remembered)?.[1] ?? 0;
-      if (mine && seen <= mine.n) return remembered;
+      // Only when the writer has seen every event of it: the write's dot is then
+      // (actor, seen + 1), and the context the write answers with (its own context plus
+      // that dot) covers nothing it did not see. A writer behind it (a blind write to a
+      // key we hold values for) takes a fresh id instead: with (actor, n + 1) its context
+      // would also cover our concurrent values, and its next write would drop them.
+      if (mine && seen === mine.n) return remembered;
     }
     if (this.next >= this.limit) {
       // ensure() keeps half a block ahead; running dry takes a burst of more first writes

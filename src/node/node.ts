@@ -708,6 +708,7 @@ export class ShoalNode implements KvService {
     return new Promise<WriteResult>((resolve, reject) => {
       let answered = false;
       let token = '';
+      let chosen = '';
       let replicated = false;
       const settle = () => {
         if (!answered) {
@@ -737,7 +738,10 @@ export class ShoalNode implements KvService {
        */
       const replicate = (after: DVVSet) => {
         replicated = true;
-        token = vc.encodeContext(vc.join(after));
+        // The written version's own context (CONTRACT: "for the version just written"):
+        // what the writer had seen plus this write, not every sibling the key now holds.
+        const written = vc.writtenContext(context, after, chosen);
+        token = vc.encodeContext(written.length <= cfg.contextEntriesMax ? written : vc.join(after));
         const wire = vc.toWire(after);
         // One encoding for every replica that gets the plain message (hot path).
         let plain: Uint8Array | undefined;
@@ -772,6 +776,7 @@ export class ShoalNode implements KvService {
         key,
         (current) => {
           const actor = actors.choose(partition, key, current, context);
+          chosen = actor;
           let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
           obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
           // Never prune our own entries: our next write would reuse a counter others saw superseded.

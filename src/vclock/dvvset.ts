@@ -215,6 +215,31 @@ export function sync(a: DVVSet, b: DVVSet): DVVSet {
   return { entries, anon };
 }
 
+/**
+ * The context of a write just made (what its writer has seen): the proposal's context
+ * plus the write's own dot, (actor, n) as `after` holds it. Not join(after): that would
+ * also cover concurrent siblings the writer never saw, and a later write with it would
+ * drop them. Exact when n is one more than the context's counter for `actor`, which is
+ * how the node picks the actor (src/node/actors.ts: it reuses one only when the context
+ * has seen all of its events).
+ */
+export function writtenContext(context: VersionVector, after: DVVSet, actor: string): VersionVector {
+  const n = after.entries.find((e) => e.id === actor)?.n ?? 0;
+  const out: Array<readonly [string, number]> = [];
+  let placed = false;
+  for (const [id, m] of canonicalVector(context)) {
+    const order = compareIds(id, actor);
+    if (!placed && order >= 0) {
+      placed = true;
+      out.push([actor, order === 0 ? Math.max(m, n) : n]);
+      if (order === 0) continue;
+    }
+    out.push([id, m]);
+  }
+  if (!placed) out.push([actor, n]);
+  return out;
+}
+
 /** The causal context a reader gets (dvvset:join/1): every actor's highest counter. */
 export function join(c: DVVSet): VersionVector {
   return c.entries.map((e) => [e.id, e.n] as const);

@@ -61,6 +61,7 @@ export {
   update,
   sync,
   join,
+  writtenContext,
   discard,
   siblings,
   liveSiblings,

@@ -75,6 +75,31 @@ describe('a 3-node cluster of real processes', () => {
     expect(((await r5.json()) as { values: string[] }).values.map((v) => Buffer.from(v, 'base64').toString())).toEqual(['merged']);
   });
 
+  it("a put's context covers the version it wrote, not concurrent siblings its writer never saw", async () => {
+    // Two blind writers through the same coordinator, then the second updates its own
+    // write with the context its put answered: the first writer's value must survive.
+    for (const [key, second] of [
+      ['own-ctx-same', 0],
+      ['own-ctx-other', 1],
+    ] as const) {
+      const a = await put(cluster.url(0), key, 'A', { query: 'w=all' });
+      expect(a.status).toBe(204);
+      const b = await put(cluster.url(second), key, 'B', { query: 'w=all' });
+      const ctxB = b.headers.get('x-shoal-context')!;
+      expect((await put(cluster.url(second), key, 'C', { context: ctxB, query: 'w=all' })).status).toBe(204);
+      const r = await get(cluster.url(2), key, { query: 'r=all' });
+      expect(r.status).toBe(300);
+      const values = ((await r.json()) as { values: string[] }).values.map((v) => Buffer.from(v, 'base64').toString()).sort();
+      expect(values).toEqual(['A', 'C']);
+      // The first writer's own context supersedes only its own value.
+      const ctxA = a.headers.get('x-shoal-context')!;
+      expect((await put(cluster.url(1), key, 'A2', { context: ctxA, query: 'w=all' })).status).toBe(204);
+      const r2 = await get(cluster.url(0), key, { query: 'r=all' });
+      const after = ((await r2.json()) as { values: string[] }).values.map((v) => Buffer.from(v, 'base64').toString()).sort();
+      expect(after).toEqual(['A2', 'C']);
+    }
+  });
+
   it('a delete with the context gives 404 everywhere, with the tombstone context; a blind delete deletes nothing it has not seen', async () => {
     await put(cluster.url(0), 'gone', 'x', { query: 'w=all' });
     const ctx = (await get(cluster.url(0), 'gone')).headers.get('x-shoal-context')!;

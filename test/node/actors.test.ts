@@ -25,8 +25,8 @@ describe('per-key actor ids (kv679)', () => {
     // Another key: another fresh id.
     const second = actors.choose(0, 'b', obj([['n2#zz', 3]]), []);
     expect(second).not.toBe(first);
-    // Key 'a' again, its copy holding the entry we wrote: the same id.
-    expect(actors.choose(0, 'a', obj([[first, 1]]), [])).toBe(first);
+    // Key 'a' again, its copy holding the entry we wrote, and a writer who saw it: the same id.
+    expect(actors.choose(0, 'a', obj([[first, 1]]), [[first, 1]])).toBe(first);
     // An entry of ours we do not remember writing in this process (it came back from
     // elsewhere, perhaps behind what we issued): never trusted, a fresh id instead.
     const stale = actors.choose(0, 'c', obj([['n1#ep.5', 2]]), []);
@@ -42,22 +42,35 @@ describe('per-key actor ids (kv679)', () => {
     const a = actors.choose(0, 'a', undefined, []);
     const b = actors.choose(0, 'b', undefined, []);
     // 'a' written again under its remembered id: it stays first in line all the same.
-    expect(actors.choose(0, 'a', obj([[a, 1]]), [])).toBe(a);
+    expect(actors.choose(0, 'a', obj([[a, 1]]), [[a, 1]])).toBe(a);
     actors.choose(0, 'c', undefined, []);
     // A third key pushed out the first one remembered: 'b' keeps its id, 'a' gets a fresh one.
-    expect(actors.choose(0, 'b', obj([[b, 1]]), [])).toBe(b);
-    expect(actors.choose(0, 'a', obj([[a, 2]]), [])).not.toBe(a);
+    expect(actors.choose(0, 'b', obj([[b, 1]]), [[b, 1]])).toBe(b);
+    expect(actors.choose(0, 'a', obj([[a, 2]]), [[a, 2]])).not.toBe(a);
   });
 
   it('takes a fresh id after the key was removed here, even when an old copy with our entry comes back', async () => {
     const { actors } = await open(new MemoryBacking());
     await actors.ensure();
     const id = actors.choose(3, 'k', undefined, []);
-    expect(actors.choose(3, 'k', obj([[id, 24]]), [])).toBe(id);
+    expect(actors.choose(3, 'k', obj([[id, 24]]), [[id, 24]])).toBe(id);
     actors.forget(3, 'k');
     // An old copy (our entry at 23, behind the 24 we issued) is merged back in: a new actor.
-    const after = actors.choose(3, 'k', obj([[id, 23]]), []);
+    const after = actors.choose(3, 'k', obj([[id, 23]]), [[id, 23]]);
     expect(after).not.toBe(id);
+  });
+
+  it('takes a fresh id when the writer has not seen every event of our actor (its context would cover our values)', async () => {
+    const { actors } = await open(new MemoryBacking());
+    await actors.ensure();
+    const id = actors.choose(0, 'k', undefined, []);
+    // A blind write, and a write whose context is one event behind our copy.
+    const blind = actors.choose(0, 'k', obj([[id, 1]]), []);
+    expect(blind).not.toBe(id);
+    const behind = actors.choose(0, 'k', obj([[blind, 3]]), [[blind, 2]]);
+    expect(behind).not.toBe(blind);
+    // A writer that saw all of it keeps the id.
+    expect(actors.choose(0, 'k', obj([[behind, 1]]), [[behind, 1]])).toBe(behind);
   });
 
   it('takes a fresh id when the client context shows our actor further along than our copy', async () => {

@@ -12,6 +12,7 @@ import {
   siblings,
   sync,
   update,
+  writtenContext,
   type DVVSet,
 } from '../../src/vclock/index.js';
 import { ACTORS, covers, dotted, historyArb, name, statesArb, val } from './history.js';
@@ -114,6 +115,36 @@ describe('a write with a context supersedes exactly what the context covers', ()
         // the result has seen both the local history and the context
         expect(lessOrEqual(local!, result)).toBe(true);
         for (const [id, n] of context) expect(covers(join(result), id, n)).toBe(true);
+      }),
+      runs,
+    );
+  });
+});
+
+describe("a write's own context (writtenContext)", () => {
+  it('is canonical, covers the context and the new dot, and, when the actor had nothing unseen, no value the writer did not see', () => {
+    fc.assert(
+      fc.property(statesArb(2), fc.constantFrom(...ACTORS, 'new-actor'), ({ h, picked: [local, seen] }, actor) => {
+        const context = join(seen!);
+        const result = update(fresh(context, val('NEW', h.now + 1)), local!, actor, h.now + 1);
+        const written = writtenContext(context, result, actor);
+        // Sorted by id, no duplicates: a token the node can encode and later accept.
+        for (let i = 1; i < written.length; i++) expect(written[i - 1]![0] < written[i]![0]).toBe(true);
+        for (const [id, n] of context) expect(covers(written, id, n)).toBe(true);
+        const dot = result.entries.find((e) => e.id === actor)!.n;
+        expect(covers(written, actor, dot)).toBe(true);
+        expect(written.length).toBe(new Set([...context.map(([id]) => id), actor]).size);
+        // The node picks such an actor (src/node/actors.ts): then the context covers
+        // exactly what the writer saw plus its own write, and every other value survives a
+        // later write made with it.
+        const mine = join(local!).find(([id]) => id === actor)?.[1] ?? 0;
+        const saw = context.find(([id]) => id === actor)?.[1] ?? 0;
+        if (mine <= saw) {
+          for (const d of dottedSiblings(result)) {
+            if (d.id === actor && d.n === dot) continue;
+            expect(covers(written, d.id, d.n)).toBe(covers(context, d.id, d.n));
+          }
+        }
       }),
       runs,
     );
