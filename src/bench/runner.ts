@@ -12,6 +12,7 @@ import {
 } from '../config/index.js';
 import type { Clock, Random, Timers } from '../env/index.js';
 import { ShoalError } from '../errors/index.js';
+import { decodeContext, encodeContext, joinVectors } from '../vclock/index.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { keyName, keySampler, MixSampler, OPERATIONS, type Distribution, type Mix, type Operation } from './workload.js';
 
@@ -103,6 +104,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     if (ctx === null) contexts.delete(key);
     else if (contexts.has(key) || contexts.size < benchContextCacheEntriesMax) contexts.set(key, ctx);
   };
+  /**
+   * A put answers with the context of the version it wrote, which does not cover a write
+   * of the same key that another worker made meanwhile. The generator is one writer that
+   * saw both, so it keeps the join of the two: otherwise the other version would stay a
+   * sibling for good in a put-only run, and hot keys (zipf) would pile up siblings.
+   */
+  const rememberWrite = (key: string, sent: string | undefined, ctx: string | null): void => {
+    const now = contexts.get(key);
+    if (ctx === null || now === undefined || now === sent) return remember(key, ctx);
+    let joined = ctx;
+    try {
+      joined = encodeContext(joinVectors(decodeContext(now), decodeContext(ctx)));
+    } catch {
+      // Not Shoal's tokens (a test double): keep the newest, as before.
+    }
+    remember(key, joined);
+  };
   const hist: Record<Operation, Histogram> = { put: new Histogram(), get: new Histogram(), delete: new Histogram(), rmw: new Histogram() };
   const counts: Record<Operation, { ok: number; errors: number; notFound: number }> = {
     put: { ok: 0, errors: 0, notFound: 0 },
@@ -131,15 +149,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         return { notFound: !r.found };
       }
       case 'put': {
-        const r = await o.driver.put(key, value, contexts.get(key) ?? null);
-        remember(key, r.context);
+        const sent = contexts.get(key);
+        const r = await o.driver.put(key, value, sent ?? null);
+        rememberWrite(key, sent, r.context);
         return { notFound: false };
       }
       case 'rmw': {
         // Read, then write back with the read's context: the new value supersedes what was read.
+        const sent = contexts.get(key);
         const r = await o.driver.get(key);
         const w = await o.driver.put(key, value, r.context);
-        remember(key, w.context);
+        rememberWrite(key, sent, w.context);
         return { notFound: !r.found };
       }
       case 'delete': {

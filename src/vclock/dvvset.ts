@@ -224,19 +224,30 @@ export function sync(a: DVVSet, b: DVVSet): DVVSet {
  * has seen all of its events).
  */
 export function writtenContext(context: VersionVector, after: DVVSet, actor: string): VersionVector {
-  const n = after.entries.find((e) => e.id === actor)?.n ?? 0;
+  return joinVectors(canonicalVector(context), [[actor, after.entries.find((e) => e.id === actor)?.n ?? 0]]);
+}
+
+/** Every actor's higher counter of two canonical vectors (what a reader of both has seen). */
+export function joinVectors(a: VersionVector, b: VersionVector): VersionVector {
   const out: Array<readonly [string, number]> = [];
-  let placed = false;
-  for (const [id, m] of canonicalVector(context)) {
-    const order = compareIds(id, actor);
-    if (!placed && order >= 0) {
-      placed = true;
-      out.push([actor, order === 0 ? Math.max(m, n) : n]);
-      if (order === 0) continue;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    const order = x === undefined ? 1 : y === undefined ? -1 : compareIds(x[0], y[0]);
+    if (order < 0) {
+      out.push(x!);
+      i++;
+    } else if (order > 0) {
+      out.push(y!);
+      j++;
+    } else {
+      out.push([x![0], Math.max(x![1], y![1])]);
+      i++;
+      j++;
     }
-    out.push([id, m]);
   }
-  if (!placed) out.push([actor, n]);
   return out;
 }
 

@@ -62,6 +62,7 @@ export {
   sync,
   join,
   writtenContext,
+  joinVectors,
   discard,
   siblings,
   liveSiblings,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMix, runLoad, type BenchDriver, type LoadResult, type Progress } from '../../src/bench/index.js';
 import { SeededRandom, SimClock, SimScheduler, SimTimers } from '../../src/env/index.js';
 import { ShoalError } from '../../src/errors/index.js';
+import { decodeContext, encodeContext, joinVectors } from '../../src/vclock/index.js';
 
 /** A store answering after fixed simulated latencies; every `failEvery`-th get fails. */
 function fakeStore(s: SimScheduler, o: { getMs: number; putMs: number; failEvery?: number }) {
@@ -89,6 +90,36 @@ describe('runLoad', () => {
     expect(seenContexts.length).toBeGreaterThan(100);
     // One writer at a time: every put carries exactly the key's current version.
     expect(seenContexts.every((c) => c.sent === c.last)).toBe(true);
+  });
+
+  it("puts of one key in flight at once: the key's context covers every write the generator made (one writer)", async () => {
+    // Each put answers as a node does: the context it was sent plus its own new dot, so
+    // two overlapping puts each answer with a context missing the other's write.
+    const { s, clock, timers, random } = setup(9);
+    const issued = new Map<string, Set<string>>();
+    let seq = 0;
+    const driver: BenchDriver = {
+      name: 'dots',
+      get: async () => ({ found: false, context: null }),
+      put: (key, _value, context) =>
+        new Promise((resolve) => {
+          const actor = `a${seq++}`;
+          const set = issued.get(key) ?? new Set<string>();
+          set.add(actor);
+          issued.set(key, set);
+          const sent = context === null ? [] : decodeContext(context);
+          s.schedule(1 + (seq % 3), () => resolve({ context: encodeContext(joinVectors(sent, [[actor, 1]])) }));
+        }),
+      delete: async () => {},
+      close: async () => {},
+    };
+    const contexts = new Map<string, string>();
+    await drive(s, runLoad({ driver, clock, timers, random, mix: parseMix('put=1'), keys: 2, dist: 'uniform', valueBytes: 8, concurrency: 6, durationMs: 100, contexts }));
+    expect(seq).toBeGreaterThan(50);
+    for (const [key, actors] of issued) {
+      const covered = new Set(decodeContext(contexts.get(key)!).map(([id]) => id));
+      expect([...actors].filter((a) => !covered.has(a))).toEqual([]);
+    }
   });
 
   it('carries contexts from one run to the next when the caller shares its map (rounds never add siblings)', async () => {
