@@ -39,10 +39,12 @@ export const vclockOldMs = 86_400_000;
 export const siblingsWarnMax = 25;
 
 /**
- * Siblings above which the registered resolver merges all of them into one new version
- * (capSiblings) instead of storing more. Riak refuses the write at 100 (siblings_maximum);
- * we merge instead so an acknowledged write is never refused, and 100 stays below
- * wireSiblingsMax (128) so every stored object can still be replicated.
+ * Siblings (live values plus tombstones) a client write may leave on a key: a write that
+ * would leave more is refused with TOO_LARGE (HTTP 413), as Riak refuses at 100
+ * (siblings_maximum); the writer reads the siblings and writes back with their context.
+ * Merging them with a resolver instead (capSiblings, as this node did before) would drop
+ * values of writes already acknowledged. 100 stays below wireSiblingsMax (128) so that
+ * stored objects can still be replicated when concurrent coordinators each add one.
  */
 export const siblingsHardMax = 100;
 

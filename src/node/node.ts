@@ -159,6 +159,7 @@ export class ShoalNode implements KvService {
     hintsStored: 0,
     hintsDelivered: 0,
     quorumFailures: 0,
+    siblingRefusals: 0,
     replicaWrites: 0,
     replicaReads: 0,
   };
@@ -777,8 +778,18 @@ export class ShoalNode implements KvService {
         (current) => {
           const actor = actors.choose(partition, key, current, context);
           chosen = actor;
-          let obj = vc.update(proposal, current ?? vc.empty(), actor, wall);
-          obj = vc.capSiblings(obj, wall, actor, vc.defaultResolver, cfg.siblingsHardMax);
+          const obj0 = vc.update(proposal, current ?? vc.empty(), actor, wall);
+          // Riak's siblings_maximum: a write that would leave more siblings than the limit
+          // is refused, not acknowledged; merging them here instead would drop writes that
+          // were acknowledged (CONTRACT: none is dropped silently). Replica merges and
+          // anti-entropy never refuse or drop; the limit holds at every coordinator.
+          const count = vc.siblingCount(obj0);
+          if (count > cfg.siblingsHardMax) {
+            this.counters.siblingRefusals++;
+            throw new ShoalError('TOO_LARGE', `key '${key}' would hold ${count} siblings (limit ${cfg.siblingsHardMax}); read it and write back with its context to resolve them`);
+          }
+          if (count > cfg.siblingsWarnMax) this.log('siblings_many', { key, siblings: count }, 'warn');
+          let obj = obj0;
           // Never prune our own entries: our next write would reuse a counter others saw superseded.
           obj = vc.prune(obj, wall, { keep: obj.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
           replicate(obj);

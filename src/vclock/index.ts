@@ -37,14 +37,16 @@
  * prune(c, now) drops value-free entries by Riak's small/big/young/old rule; it never drops
  * an entry that holds a value (that would lose it) nor, via `keep`, the pruning replica's
  * own entry (that would make it reuse dots). Forgetting an entry can only cause a false
- * sibling later. Siblings are capped by capSiblings: beyond siblingsHardMax a resolver
- * merges them into one new event whose context covers them all, instead of refusing the
- * write. Tokens and wire states are checked strictly on the way in (ShoalError
- * BAD_REQUEST and DECODE).
+ * sibling later. Siblings are bounded where writes are accepted: the node refuses a
+ * client write that would leave more than siblingsHardMax (src/node/node.ts); capSiblings
+ * (a resolver merging them into one new event whose context covers them all) is kept for
+ * clients and tools that choose to merge. Tokens and wire states are checked strictly on
+ * the way in (ShoalError BAD_REQUEST and DECODE).
  *
  * How a replica uses this (actor `self` = its node id plus storage epoch):
- *   on a client write:  s = prune(capSiblings(update(fresh(ctx, v), local, self, now),
- *                            now, self, resolver, siblingsHardMax), now, { keep: [self] })
+ *   on a client write:  s = prune(update(fresh(ctx, v), local, self, now), now, { keep: [self] }),
+ *                       refused if siblingCount(s) > siblingsHardMax; the answer's token is
+ *                       encodeContext(writtenContext(ctx, s, self))
  *   on a peer's state:  s = prune(sync(local, theirs), now, { keep: [self] })
  *   on a read:          token = encodeContext(join(merged)), values = siblings(merged)
  * Dots stay unique only while each replica keeps its own entry for the key: a key whose

@@ -1,7 +1,8 @@
 /**
- * Resolvers and the hard sibling cap. A resolver turns a list of siblings into one; the
- * store uses one only when a key exceeds siblingsHardMax (clients resolve their own
- * siblings on read, with the SDK's pluggable resolver).
+ * Resolvers and a sibling cap. A resolver turns a list of siblings into one: clients
+ * resolve their own siblings on read, with the SDK's pluggable resolver. The node never
+ * merges on its own (it refuses a write past siblingsHardMax instead, so that no
+ * acknowledged write is dropped); capSiblings is for callers that choose to merge.
  */
 import { assert } from '../errors/index.js';
 import { fresh, join, siblingBytes, siblingCount, siblings, update } from './dvvset.js';

@@ -100,6 +100,24 @@ describe('a 3-node cluster of real processes', () => {
     }
   });
 
+  it('a key holds at most 100 siblings: the 101st blind write is refused (413), none is dropped, and a write with the context resolves them', async () => {
+    // w=all: every replica holds all 100 before the next write is decided.
+    for (let i = 0; i < 100; i++) expect((await put(cluster.url(i % 3), 'many', `s${i}`, { query: 'w=all' })).status).toBe(204);
+    const refused = await put(cluster.url(1), 'many', 's100');
+    expect(refused.status).toBe(413);
+    expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'too_large', message: expect.stringMatching(/101 siblings \(limit 100\)/) });
+    const r = await get(cluster.url(2), 'many', { query: 'r=all' });
+    expect(r.status).toBe(300);
+    const body = (await r.json()) as { values: string[]; context: string };
+    expect(body.values.map((v) => Buffer.from(v, 'base64').toString()).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `s${i}`).sort());
+    expect((await put(cluster.url(0), 'many', 'resolved', { context: body.context, query: 'w=all' })).status).toBe(204);
+    const after = await get(cluster.url(1), 'many', { query: 'r=all' });
+    expect(after.status).toBe(200);
+    expect(await after.text()).toBe('resolved');
+    const metrics = await (await fetch(`${cluster.url(1)}/metrics`)).text();
+    expect(metrics).toMatch(/^shoal_sibling_limit_refusals_total 1$/m);
+  });
+
   it('a delete with the context gives 404 everywhere, with the tombstone context; a blind delete deletes nothing it has not seen', async () => {
     await put(cluster.url(0), 'gone', 'x', { query: 'w=all' });
     const ctx = (await get(cluster.url(0), 'gone')).headers.get('x-shoal-context')!;
