@@ -4,7 +4,7 @@
  * where the machine cannot give us a network namespace with nftables.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from './run.js';
@@ -39,6 +39,8 @@ describe.skipIf(why !== undefined)(`nemesis, short run${why ? ` (skipped: ${why}
     );
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output).not.toBe(77);
+    // A run that ended without its summary (killed by the timeout, crashed) shows its output.
+    expect(existsSync(join(out, 'summary.json')), `status ${run.status} signal ${run.signal} error ${run.error?.message}\n${output.slice(-6000)}`).toBe(true);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
     // Every fault kind ran at least once.
     expect(new Set(summary.faults.map((f) => f.fault)).size, output).toBeGreaterThanOrEqual(5);
