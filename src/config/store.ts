@@ -215,8 +215,8 @@ export const storeValueLogCollectChunkBytes = 128 * 1024;
  * `--expose-gc`), so 200,000 cost ~22 MB: every key of the 100,000-key benchmark, while a
  * node with millions of large objects stays bounded (the oldest entries go first). Values
  * under storeValueLogMinBytes never enter it, so the 1,000,000-key memory target (100-byte
- * values) is untouched. Measured: node CPU per get at 64 in flight 72-79 µs against
- * 86-92 µs without it (docs/performance.md, ninth session).
+ * values) is untouched. Measured: node CPU per get at 64 in flight 10-20% lower in four
+ * pairs of fresh clusters, for 25-45 MB more per node (docs/performance.md, ninth pass).
  */
 export const storeValueLogKeydirEntriesMax = 200_000;
 
