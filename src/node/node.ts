@@ -789,9 +789,8 @@ export class ShoalNode implements KvService {
             throw new ShoalError('TOO_LARGE', `key '${key}' would hold ${count} siblings (limit ${cfg.siblingsHardMax}); read it and write back with its context to resolve them`);
           }
           if (count > cfg.siblingsWarnMax) this.log('siblings_many', { key, siblings: count }, 'warn');
-          let obj = obj0;
           // Never prune our own entries: our next write would reuse a counter others saw superseded.
-          obj = vc.prune(obj, wall, { keep: obj.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
+          const obj = vc.prune(obj0, wall, { keep: obj0.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
           replicate(obj);
           return obj;
         },
