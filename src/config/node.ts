@@ -30,6 +30,16 @@ export const reapRequestTimeoutMs = 2_000;
 /** Keys whose actor id a node remembers for reuse (oldest out first); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
 export const actorsRecentMax = 100_000;
 /**
+ * Entries a key's clock may have for a write whose context is behind this node's actor to
+ * take a fresh actor id (src/node/actors.ts), so that the context the put answers with
+ * covers no concurrent value it did not see. Each fresh id is one more entry, and entries
+ * younger than vclockYoungMs are never pruned: under many concurrent read-modify-writes of
+ * one key (the nemesis run: ~100 writes/s, most of them behind) clocks passed the 256
+ * entries a context token may hold within seconds. From this size on the actor is reused
+ * as before, and such a put's context also covers the concurrent values of that actor.
+ */
+export const actorsFreshEntriesMax = 16;
+/**
  * Gossip messages held while a new incarnation is being written (they carry it, so they wait),
  * messages. Gossip resends its whole state every round, so past this the oldest are dropped.
  */

@@ -17,7 +17,10 @@
  * writer whose context has seen every event of it, so that the context a put answers
  * with (the writer's context plus the new dot) covers no value the writer did not see
  * (CONTRACT: "for the version just written"); a blind write to a key holding our values
- * gains an entry, as it gains a sibling. Otherwise it takes a fresh id
+ * gains an entry, as it gains a sibling, while the clock has fewer than
+ * actorsFreshEntriesMax entries (young entries are not pruned, so many writers behind
+ * would grow it without bound; past that size the id is reused and the answer's context
+ * also covers our concurrent values). Otherwise it takes a fresh id
  * `NODE#STOREEPOCH.SEQ`, with SEQ from a node-wide sequence persisted in blocks before
  * use, so it never repeats across restarts. A key thus gains an entry per node per process
  * lifetime, and one more each time actorsRecentMax other keys have taken fresh ids here
@@ -52,6 +55,8 @@ export class ActorIds {
     readonly base: string,
     /** Keys remembered at most (tests make it small). */
     private readonly recentMax: number = cfg.actorsRecentMax,
+    /** Clock size from which a writer behind our actor reuses it (cfg.actorsFreshEntriesMax). */
+    private readonly freshEntriesMax: number = cfg.actorsFreshEntriesMax,
   ) {}
 
   /** Loads the persisted high-water mark; ids handed out before a crash are never reused. */
@@ -101,6 +106,10 @@ export class ActorIds {
       // key we hold values for) takes a fresh id instead: with (actor, n + 1) its context
       // would also cover our concurrent values, and its next write would drop them.
       if (mine && seen === mine.n) return remembered;
+      // Each fresh id is one more clock entry that will not be pruned for a while: past a
+      // small clock, a writer behind us reuses the id (its context then also covers our
+      // concurrent values, as every put's did before).
+      if (mine && seen < mine.n && (local?.entries.length ?? 0) >= this.freshEntriesMax) return remembered;
     }
     if (this.next >= this.limit) {
       // ensure() keeps half a block ahead; running dry takes a burst of more first writes

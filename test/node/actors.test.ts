@@ -73,6 +73,22 @@ describe('per-key actor ids (kv679)', () => {
     expect(actors.choose(0, 'k', obj([[behind, 1]]), [[behind, 1]])).toBe(behind);
   });
 
+  it('past actorsFreshEntriesMax entries, a writer behind our actor reuses it (clocks stay bounded)', async () => {
+    const store = new ObjectStore(new MemoryEngine(new MemoryBacking()));
+    await store.open();
+    const actors = new ActorIds(store, 'n1#ep', 100, 4);
+    await actors.open();
+    await actors.ensure();
+    const id = actors.choose(0, 'k', undefined, []);
+    // Three entries: a blind write still gets a fresh id.
+    const small = obj([[id, 2], ['n2#a', 1], ['n3#a', 1]]);
+    const fresh = actors.choose(0, 'k', small, [[id, 1]]);
+    expect(fresh).not.toBe(id);
+    // Four entries: the writer behind reuses the remembered id.
+    const big = obj([[fresh, 2], ['n2#a', 1], ['n3#a', 1], ['n4#a', 1]]);
+    expect(actors.choose(0, 'k', big, [])).toBe(fresh);
+  });
+
   it('takes a fresh id when the client context shows our actor further along than our copy', async () => {
     const { actors } = await open(new MemoryBacking());
     await actors.ensure();
