@@ -32,7 +32,8 @@ export const vclockYoungMs = 20_000;
 export const vclockOldMs = 86_400_000;
 
 /**
- * Siblings (live values plus tombstones) above which the node logs a warning per write.
+ * Siblings (live values plus tombstones) above which the node logs a warning: when a
+ * write takes a key past it, and again at every 25 more.
  * 25 is Riak's siblings warning threshold: a key with that many siblings has writers
  * that do not read before they write, which is worth an operator's attention.
  */

@@ -788,7 +788,9 @@ export class ShoalNode implements KvService {
             this.counters.siblingRefusals++;
             throw new ShoalError('TOO_LARGE', `key '${key}' would hold ${count} siblings (limit ${cfg.siblingsHardMax}); read it and write back with its context to resolve them`);
           }
-          if (count > cfg.siblingsWarnMax) this.log('siblings_many', { key, siblings: count }, 'warn');
+          // Once as the key passes the warning threshold, then every 25 more (not per write:
+          // the writers that pile siblings up write often).
+          if (count > cfg.siblingsWarnMax && (count - cfg.siblingsWarnMax) % 25 === 1) this.log('siblings_many', { key, siblings: count }, 'warn');
           // Never prune our own entries: our next write would reuse a counter others saw superseded.
           const obj = vc.prune(obj0, wall, { keep: obj0.entries.filter((e) => actors.owns(e.id)).map((e) => e.id) });
           replicate(obj);

@@ -103,6 +103,13 @@ describe('a 3-node cluster of real processes', () => {
   it('a key holds at most 100 siblings: the 101st blind write is refused (413), none is dropped, and a write with the context resolves them', async () => {
     // w=all: every replica holds all 100 before the next write is decided.
     for (let i = 0; i < 100; i++) expect((await put(cluster.url(i % 3), 'many', `s${i}`, { query: 'w=all' })).status).toBe(204);
+    // A warning as the key passed 25 siblings and at every 25 more, not one per write.
+    const warned = cluster.nodes
+      .flatMap((n) => n.logs)
+      .filter((l) => l.includes('"siblings_many"') && l.includes('"key":"many"'))
+      .map((l) => (JSON.parse(l) as { siblings: number }).siblings)
+      .sort((a, b) => a - b);
+    expect(warned).toEqual([26, 51, 76]);
     const refused = await put(cluster.url(1), 'many', 's100');
     expect(refused.status).toBe(413);
     expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'too_large', message: expect.stringMatching(/101 siblings \(limit 100\)/) });
