@@ -150,7 +150,7 @@ export interface ValueLogStats {
   readonly collectFailures: number;
   /** Pointers held in memory (the keydir). */
   readonly keydirEntries: number;
-  /** Reads answered from the keydir, without an engine lookup. */
+  /** Pointer lookups (reads and collection's checks) answered from the keydir, without the engine. */
   readonly keydirHits: number;
 }
 
@@ -436,7 +436,9 @@ export class ValueLogEngine implements Engine {
     }
     if (out === undefined) {
       await this.inner.batch(ops, sync ? { sync } : undefined);
-      this.remember(ops);
+      // No pointers in this batch: only entries to drop, and none to drop from an empty
+      // keydir (every batch of a node whose objects are all small).
+      if (this.keydir.size > 0) this.remember(ops);
       return;
     }
     this.flush(seg, base, pos);
