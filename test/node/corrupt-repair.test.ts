@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBacking, MemoryEngine, objectKey } from '../../src/store/index.js';
-import { memCluster, ringAgreed } from './mem-cluster.js';
+import { liveTexts, memCluster, ringAgreed, text } from './mem-cluster.js';
 import { partitionOf } from '../../src/ring/index.js';
-import * as vc from '../../src/vclock/index.js';
 
 /**
  * A replica whose copy of a key can no longer be read (a damaged disk; with the value log
@@ -11,8 +10,6 @@ import * as vc from '../../src/vclock/index.js';
  * replica's state, so the store replaces what it cannot read (`replaceCorrupt`).
  */
 const Q = 8;
-const text = (s: string) => new TextEncoder().encode(s);
-const values = (o: ReturnType<typeof vc.empty> | undefined) => (o ? vc.liveSiblings(o).map((x) => new TextDecoder().decode(x.value!)).sort() : []);
 
 describe('a corrupt replica copy', () => {
   it('is replaced by the next replica write of the key', async () => {
@@ -25,14 +22,14 @@ describe('a corrupt replica copy', () => {
     const p = partitionOf(key, Q);
     const first = await run(nodes[0]!.put(key, text('first'), {}));
     await settle(200);
-    expect(values(await stores[2]!.get(p, key))).toEqual(['first']);
+    expect(liveTexts(await stores[2]!.get(p, key))).toEqual(['first']);
     // n3's stored bytes for the key become unreadable.
     await engines[2]!.batch([{ type: 'put', key: objectKey(p, key), value: text('not a shoal value') }]);
     await expect(stores[2]!.get(p, key)).rejects.toMatchObject({ code: 'CORRUPT' });
 
     await run(nodes[0]!.put(key, text('second'), { context: first.context! }));
     await settle(200);
-    expect(values(await stores[2]!.get(p, key))).toEqual(['second']);
+    expect(liveTexts(await stores[2]!.get(p, key))).toEqual(['second']);
     expect(stores[2]!.stats().corruptReplaced).toBe(1);
     await stop();
   });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ShoalError } from '../../src/errors/index.js';
 import { MemoryBacking, MemoryEngine, type EngineOp, type BatchOptions } from '../../src/store/index.js';
-import { memCluster, ringAgreed } from './mem-cluster.js';
+import { liveTexts, memCluster, ringAgreed, text } from './mem-cluster.js';
 import { partitionOf } from '../../src/ring/index.js';
-import * as vc from '../../src/vclock/index.js';
 
 /**
  * The coordinator sends a put to the other replicas while its own engine write is still
@@ -22,7 +21,6 @@ class FlakyEngine extends MemoryEngine {
   }
 }
 
-const text = (s: string) => new TextEncoder().encode(s);
 
 describe('replica writes sent before the local write lands', () => {
   it('a failed local write never lets its dot be issued again', async () => {
@@ -35,7 +33,6 @@ describe('replica writes sent before the local write lands', () => {
     const key = 'k';
     const p = partitionOf(key, Q);
     const coordinator = nodes[0]!;
-    const values = (o: ReturnType<typeof vc.empty> | undefined) => (o ? vc.liveSiblings(o).map((x) => new TextDecoder().decode(x.value!)).sort() : []);
     // 1. A write that lands everywhere: n1 now remembers writing the key under actor A (A:1).
     const zero = await run(coordinator.put(key, text('zero'), {}));
     const actorA = (await stores[0]!.get(p, key))!.entries.find((e) => e.id.startsWith('n1#'))!.id;
@@ -43,8 +40,8 @@ describe('replica writes sent before the local write lands', () => {
     engines[0]!.failing = true;
     const one = await run(coordinator.put(key, text('one'), { context: zero.context! }));
     engines[0]!.failing = false;
-    expect(values(await stores[0]!.get(p, key))).toEqual(['zero']);
-    expect(values(await stores[1]!.get(p, key))).toEqual(['one']);
+    expect(liveTexts(await stores[0]!.get(p, key))).toEqual(['zero']);
+    expect(liveTexts(await stores[1]!.get(p, key))).toEqual(['one']);
     const issued = (await stores[1]!.get(p, key))!.entries.find((e) => e.id === actorA)!;
     expect(issued.n).toBe(2);
     // 3. Another write over the first one's context: n1's copy still ends at A:1, so trusting

@@ -3,6 +3,15 @@ import { MemoryBacking, MemoryEngine, ObjectStore, type Engine } from '../../src
 import { MemoryNetwork } from '../../src/transport/index.js';
 import { ShoalNode } from '../../src/node/node.js';
 import { silentLogger, type Logger } from '../../src/node/log.js';
+import { liveSiblings, type DVVSet } from '../../src/vclock/index.js';
+
+/** A value as the tests write them. */
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The live values of a stored object as sorted text ([] when absent). */
+export function liveTexts(o: DVVSet | undefined): string[] {
+  return o ? liveSiblings(o).map((x) => new TextDecoder().decode(x.value!)).sort() : [];
+}
 
 /**
  * Real ShoalNodes in one process for node-level scenario tests: a memory network, memory

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memCluster, ringAgreed } from './mem-cluster.js';
+import { liveTexts, memCluster, ringAgreed, text } from './mem-cluster.js';
 import { partitionOf } from '../../src/ring/index.js';
 import { actorsFreshEntriesMax } from '../../src/config/index.js';
 import * as vc from '../../src/vclock/index.js';
@@ -13,8 +13,6 @@ import * as vc from '../../src/vclock/index.js';
  * failed (found by the nemesis run).
  */
 const Q = 8;
-const text = (s: string) => new TextEncoder().encode(s);
-const values = (o: ReturnType<typeof vc.empty> | undefined) => (o ? vc.liveSiblings(o).map((x) => new TextDecoder().decode(x.value!)).sort() : []);
 
 describe('the context a put answers with', () => {
   it('leaves a concurrent sibling alone, and clocks stay bounded under writers that are behind', async () => {
@@ -28,7 +26,7 @@ describe('the context a put answers with', () => {
     const b = await run(nodes[0]!.put(key, text('B'), {}));
     await run(nodes[0]!.put(key, text('C'), { context: b.context! }));
     await settle(200);
-    expect(values(await stores[0]!.get(p, key))).toEqual(['A', 'C']);
+    expect(liveTexts(await stores[0]!.get(p, key))).toEqual(['A', 'C']);
 
     // A writer that reads and writes back, and one that keeps writing with an old context:
     // every write of the second is behind the node's actor.
@@ -45,7 +43,7 @@ describe('the context a put answers with', () => {
     expect(obj.entries.length).toBeLessThanOrEqual(actorsFreshEntriesMax + 3);
     expect(() => vc.encodeContext(vc.join(obj))).not.toThrow();
     // The last read-modify-write and the last stale write are both there.
-    expect(values(obj)).toEqual(['rmw59', 'stale59']);
+    expect(liveTexts(obj)).toEqual(['rmw59', 'stale59']);
     await stop();
   });
 });

@@ -38,8 +38,9 @@ interface Opened {
   readonly dir: string;
 }
 
-async function openAt(loc: string, options: Partial<ValueLogOptions> = {}, syncReads = true): Promise<Opened> {
-  const level = new LevelEngine({ engine: 'classic-level', location: loc, syncReads });
+/** A value log at `loc` over classic-level (or over `Level`, a LevelEngine subclass a test instruments). */
+async function openAt(loc: string, options: Partial<ValueLogOptions> = {}, syncReads = true, Level: typeof LevelEngine = LevelEngine): Promise<Opened> {
+  const level = new Level({ engine: 'classic-level', location: loc, syncReads });
   const dir = join(loc, 'vlog');
   const vlog = new ValueLogEngine(level, { dir, minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, ...options });
   await vlog.open();
@@ -180,17 +181,9 @@ describe('ValueLogEngine', () => {
         if (ops.some((op) => op.type === 'put' && op.key[0] === key(1)[0] && op.value[0] === FORMAT_POINTER)) landed();
       }
     }
-    const loc = await location();
-    const vlog = new ValueLogEngine(new Gated({ engine: 'classic-level', location: loc }), {
-      dir: join(loc, 'vlog'),
-      minBytes: 100,
-      segmentBytes: 1000,
-      collectFloorBytes: Number.MAX_SAFE_INTEGER,
-      // Collection's check must read the engine for the gate to hold it (with the keydir
-      // it reads memory, synchronously, and no write can come between).
-      keydirEntries: 0,
-    });
-    await vlog.open();
+    // Collection's check must read the engine for the gate to hold it (with the keydir it
+    // reads memory, synchronously, and no write can come between).
+    const { vlog } = await openAt(await location(), { segmentBytes: 1000, keydirEntries: 0 }, true, Gated);
     // key(1) in the first segment, then enough to start a new head.
     for (let i = 1; i <= 4; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
     gate = new Promise<void>((r) => (release = r));
@@ -224,14 +217,7 @@ describe('ValueLogEngine', () => {
         return super.get(k);
       }
     }
-    const loc = await location();
-    const vlog = new ValueLogEngine(new Counting({ engine: 'classic-level', location: loc }), {
-      dir: join(loc, 'vlog'),
-      minBytes: 100,
-      segmentBytes: 2000,
-      collectFloorBytes: Number.MAX_SAFE_INTEGER,
-    });
-    await vlog.open();
+    const { vlog, dir } = await openAt(await location(), { segmentBytes: 2000 }, true, Counting);
     await vlog.batch(Array.from({ length: 6 }, (_, i): EngineOp => ({ type: 'put', key: key(i), value: value(300, i) })));
     expect(vlog.valueLogStats.keydirEntries).toBe(6);
     engineReads = 0;
@@ -254,7 +240,7 @@ describe('ValueLogEngine', () => {
     await vlog.batch([{ type: 'put', key: key(0), value: value(300, 10) }]);
     expect(await vlog.collectAll()).toBeGreaterThan(0);
     expect(vlog.valueLogStats.movedRecords).toBe(2);
-    expect(await segmentFiles(join(loc, 'vlog'))).not.toContain('00000001.vlog');
+    expect(await segmentFiles(dir)).not.toContain('00000001.vlog');
     expect((await vlog.getMany([key(0), key(4), key(5)])).map((v) => v![10])).toEqual([10, 4, 5]);
     // Clear drops the entries of its range.
     await vlog.clear({ gte: key(0), lte: key(0) });
@@ -278,9 +264,7 @@ describe('ValueLogEngine', () => {
         return super.batch(ops, options);
       }
     }
-    const loc = await location();
-    const vlog = new ValueLogEngine(new Failing({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100 });
-    await vlog.open();
+    const { vlog } = await openAt(await location(), {}, true, Failing);
     await vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }]);
     fail = true;
     await expect(vlog.batch([{ type: 'put', key: key(1), value: value(300, 2) }])).rejects.toThrow(/disk full/);

@@ -96,24 +96,28 @@ describe('no value is lost by sync', () => {
   });
 });
 
+/** A replica's state, a context read from another replica, and the write of 'NEW' made with it under `actor`. */
+const writeArb = fc.tuple(statesArb(2), fc.constantFrom(...ACTORS, 'new-actor')).map(([{ h, picked: [local, seen] }, actor]) => {
+  const context = join(seen!);
+  return { local: local!, context, actor, result: update(fresh(context, val('NEW', h.now + 1)), local!, actor, h.now + 1) };
+});
+
 describe('a write with a context supersedes exactly what the context covers', () => {
   it('covered values go, uncovered values stay, the new value gets the next dot', () => {
     fc.assert(
-      fc.property(statesArb(2), fc.constantFrom(...ACTORS, 'new-actor'), ({ h, picked: [local, seen] }, actor) => {
-        const context = join(seen!);
-        const result = update(fresh(context, val('NEW', h.now + 1)), local!, actor, h.now + 1);
-        const before = dottedSiblings(local!);
+      fc.property(writeArb, ({ local, context, actor, result }) => {
+        const before = dottedSiblings(local);
         const after = new Set(dotted(result));
         for (const d of before) {
           const key = `${name(d.sibling)}@${d.id}:${d.n}`;
           expect(after.has(key)).toBe(!covers(context, d.id, d.n));
         }
         const counterOf = (vv: ReturnType<typeof join>) => vv.find(([id]) => id === actor)?.[1] ?? 0;
-        const dot = Math.max(counterOf(join(local!)), counterOf(context)) + 1;
+        const dot = Math.max(counterOf(join(local)), counterOf(context)) + 1;
         expect(after.has(`NEW@${actor}:${dot}`)).toBe(true);
         expect(after.size).toBe(before.filter((d) => !covers(context, d.id, d.n)).length + 1);
         // the result has seen both the local history and the context
-        expect(lessOrEqual(local!, result)).toBe(true);
+        expect(lessOrEqual(local, result)).toBe(true);
         for (const [id, n] of context) expect(covers(join(result), id, n)).toBe(true);
       }),
       runs,
@@ -124,9 +128,7 @@ describe('a write with a context supersedes exactly what the context covers', ()
 describe("a write's own context (writtenContext)", () => {
   it('is canonical, covers the context and the new dot, and, when the actor had nothing unseen, no value the writer did not see', () => {
     fc.assert(
-      fc.property(statesArb(2), fc.constantFrom(...ACTORS, 'new-actor'), ({ h, picked: [local, seen] }, actor) => {
-        const context = join(seen!);
-        const result = update(fresh(context, val('NEW', h.now + 1)), local!, actor, h.now + 1);
+      fc.property(writeArb, ({ local, context, actor, result }) => {
         const written = writtenContext(context, result, actor);
         // Sorted by id, no duplicates: a token the node can encode and later accept.
         for (let i = 1; i < written.length; i++) expect(written[i - 1]![0] < written[i]![0]).toBe(true);
@@ -137,7 +139,7 @@ describe("a write's own context (writtenContext)", () => {
         // The node picks such an actor (src/node/actors.ts): then the context covers
         // exactly what the writer saw plus its own write, and every other value survives a
         // later write made with it.
-        const mine = join(local!).find(([id]) => id === actor)?.[1] ?? 0;
+        const mine = join(local).find(([id]) => id === actor)?.[1] ?? 0;
         const saw = context.find(([id]) => id === actor)?.[1] ?? 0;
         if (mine <= saw) {
           for (const d of dottedSiblings(result)) {
