@@ -7,6 +7,16 @@ export const nodeTickMs = 100;
 /** First wait before dialing the seeds again when none answered, ms (doubles up to the max). */
 export const seedRetryMs = 500;
 export const seedRetryMaxMs = 5_000;
+/**
+ * Longest a starting node waits, after it has a ring, for its view of the cluster to
+ * settle before it reports ready (GET /v1/health 200; see ShoalNode.readyForClients), ms.
+ * A restart with a peer that died meanwhile settles once that peer is found down (about
+ * 5 s: a probe, the indirect probes, the suspicion timeout); this bound is for a member
+ * stuck half-joined, which must not keep the node out of service for good.
+ */
+export const nodeReadyWaitMs = 10_000;
+/** Least time between two rounds of `view` questions of a node not ready yet, ms (only asked while health is polled). */
+export const nodeReadyAskIntervalMs = 50;
 /** How long a node waits for a clean shutdown of its sockets and store before giving up, ms. */
 export const shutdownTimeoutMs = 5_000;
 /** Peer request timeout for the gossip and handoff paths (client requests use their own timeout), ms. */

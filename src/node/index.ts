@@ -98,11 +98,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tls,
     allowedOrigins: options.allowedOrigins,
     peerUpgrade: (req, socket, head) => transport.handleUpgrade(req, socket, head),
-    // Health says 200 only once the node serves: it has started, restored its state and
-    // holds a ring to route keys with. A node with no seeds claims its ring only after
+    // Health says 200 only once the node serves: it has started, restored its state,
+    // holds a ring to route keys with, and its view of the other members has settled
+    // (ShoalNode.readyForClients). A node with no seeds claims its ring only after
     // gossipSoloClaimDelayMs (peers seeded to it join first), and until then every key
     // request would answer 503.
-    ready: () => serving && node?.ringState !== undefined,
+    ready: () => serving && node?.readyForClients === true,
     log: (event, fields) => log(event, fields),
   });
   let port: number;

@@ -140,6 +140,14 @@ export class ShoalNode implements KvService {
   private seedTimer: TimerHandle | undefined;
   private stopped = false;
   private joined = false;
+  /** Monotonic ms when start() ran: the readiness wait (nodeReadyWaitMs) counts from it. */
+  private startedAt = 0;
+  /** Set once `readyForClients` has held; it then stays set (see there). */
+  private readyLatched = false;
+  /** Owner → the ring ("version/claimant") it answered a `view` question with while reaching this node. */
+  private readonly viewsConfirmed = new Map<string, string>();
+  private viewsAsking = false;
+  private viewsAskedAt = Number.NEGATIVE_INFINITY;
   private inFlight = 0;
   private ringPersist: Promise<void> = Promise.resolve();
   private incarnationPersist: Promise<void> = Promise.resolve();
@@ -255,6 +263,7 @@ export class ShoalNode implements KvService {
   /** Opens nothing itself (the store is open already); restores state and starts the loops. */
   async start(): Promise<void> {
     const now = this.env.clock.monotonic();
+    this.startedAt = now;
     const incBytes = await this.store.getMeta('incarnation');
     // Gossip starts one above the restored incarnation, so a restart never reuses one.
     const incarnation = incBytes ? Number(new TextDecoder().decode(incBytes)) || 0 : 0;
@@ -1058,6 +1067,11 @@ export class ShoalNode implements KvService {
         this.ae.answer(msg).then(answer, (err) => answer(errorMsg(err)));
         return;
       }
+      case 'view': {
+        const ring = this.ringIndex?.ring;
+        answer({ t: 'view_ok', v: ring?.version ?? 0, c: ring?.claimant ?? null, up: this.reachable(from) });
+        return;
+      }
       case 'hint_count': {
         const m = msg;
         this.unsettled(m.p).then((n) => answer({ t: 'hint_count_ok', n }), (err) => answer(errorMsg(err)));
@@ -1314,6 +1328,79 @@ export class ShoalNode implements KvService {
   /** The ring this node routes with (undefined until it has claimed or adopted one). */
   get ringState(): RingState | undefined {
     return this.ringIndex?.ring;
+  }
+
+  /**
+   * Whether this node is ready for clients: `GET /v1/health` answers 200 only while this
+   * holds (CONTRACT: "The node is ready when GET /v1/health answers 200"). A ring alone is
+   * not enough. Just after a restart the other members are still suspect in this node's
+   * view, and while a cluster forms a member that is up may not own partitions yet; either
+   * way a read or write at r or w = all, and at first even at the default quorum, failed
+   * with 503 right after health said 200 (measured: for 0.1-1 s). So a node waits, once,
+   * until it has a ring in which
+   *   - every member it sees up owns partitions (unless members outnumber partitions),
+   *   - every other owner is reachable, or known down or leaving, not merely suspect or
+   *     unknown, and
+   *   - every other owner that is up answered a `view` question: it routes with this same
+   *     ring and reaches this node. Without that, the nodes already running could still
+   *     hold the ring from before this node joined, or this node as suspect, when this
+   *     last node of a starting cluster said 200 (measured: 3 runs in 30 failed a w=all
+   *     write just after the third 200, each for one of these reasons);
+   * or until nodeReadyWaitMs has passed since start, so that a member stuck half-way
+   * cannot keep a node out of service. Latched: later membership changes (a node joining,
+   * a peer failing) are for sloppy quorums and hints to absorb, and must not take every
+   * node out of its load balancer at once.
+   */
+  get readyForClients(): boolean {
+    if (this.readyLatched) return true;
+    const ring = this.ringIndex?.ring;
+    if (ring === undefined || this.stopped) return false;
+    if (this.now() - this.startedAt >= cfg.nodeReadyWaitMs || this.settledView(ring)) this.readyLatched = true;
+    return this.readyLatched;
+  }
+
+  /** The conditions of readyForClients on `ring`, in this node's current view. */
+  private settledView(ring: RingState): boolean {
+    const owners = new Set(ring.owners);
+    if (owners.size < ring.partitions) {
+      for (const m of this.gossip.members()) if (m.status === 'up' && !owners.has(m.id)) return false;
+    }
+    const asked: string[] = [];
+    const key = `${ring.version}/${ring.claimant}`;
+    for (const owner of owners) {
+      if (owner === this.id) continue;
+      const status = this.gossip.status(owner);
+      if (status === undefined || status === 'suspect') return false;
+      if (status !== 'up') continue;
+      if (!this.reachable(owner)) return false;
+      if (this.viewsConfirmed.get(owner) !== key) asked.push(owner);
+    }
+    if (asked.length === 0) return true;
+    this.askViews(asked, ring);
+    return false;
+  }
+
+  /** Sends the `view` question to `owners` (one round at a time, at most every nodeReadyAskIntervalMs). */
+  private askViews(owners: readonly string[], ring: RingState): void {
+    const now = this.now();
+    if (this.viewsAsking || now - this.viewsAskedAt < cfg.nodeReadyAskIntervalMs) return;
+    this.viewsAsking = true;
+    this.viewsAskedAt = now;
+    const key = `${ring.version}/${ring.claimant}`;
+    const asks = owners.map((owner) =>
+      this.requestPeer(owner, { t: 'view' }, cfg.peerRequestTimeoutMs).then(
+        (answer) => {
+          if (answer.t === 'view_ok' && answer.up && answer.v === ring.version && answer.c === ring.claimant) this.viewsConfirmed.set(owner, key);
+        },
+        (err: unknown) => {
+          // A peer of an older version does not know the question: it cannot tell, so it does not hold this node back.
+          if (isShoalError(err, 'DECODE') || isShoalError(err, 'BAD_REQUEST')) this.viewsConfirmed.set(owner, key);
+        },
+      ),
+    );
+    void Promise.all(asks).finally(() => {
+      this.viewsAsking = false;
+    });
   }
 }
 

@@ -104,6 +104,14 @@ export interface TransferPushOkMsg { t: 'xfer_push_ok' }
 export interface HintCountMsg { t: 'hint_count'; p: number }
 export interface HintCountOkMsg { t: 'hint_count_ok'; n: number }
 /**
+ * A starting node asks each other owner of its ring whether the cluster has taken it in
+ * (ShoalNode.readyForClients): the answer holds the ring version and claimant the owner
+ * routes with (0 and null before it has a ring) and whether the asker is reachable in the
+ * owner's own view.
+ */
+export interface ViewMsg { t: 'view' }
+export interface ViewOkMsg { t: 'view_ok'; v: number; c: string | null; up: boolean }
+/**
  * Tombstone reaping: remove key `k` of partition `p` if the local copy is a tombstone whose
  * causal context equals `ctx` (so nothing newer is removed).
  */
@@ -142,6 +150,8 @@ export type PeerMessage =
   | TransferPushOkMsg
   | HintCountMsg
   | HintCountOkMsg
+  | ViewMsg
+  | ViewOkMsg
   | ReapMsg
   | ReapOkMsg
   | AeLevelsMsg

@@ -143,6 +143,8 @@ export function createSchemas(maxValueBytes: number): Schemas {
     xfer_push_ok: obj({ t: lit('xfer_push_ok') }),
     hint_count: obj({ t: lit('hint_count'), p: partition }),
     hint_count_ok: obj({ t: lit('hint_count_ok'), n: uint() }),
+    view: obj({ t: lit('view') }),
+    view_ok: obj({ t: lit('view_ok'), v: uint(), c: nullable(nodeId()), up: bool() }),
     reap: obj({ t: lit('reap'), p: partition, k: key(), ctx: ctxToken() }),
     reap_ok: obj({ t: lit('reap_ok'), removed: bool() }),
     ae_levels: obj({

@@ -99,6 +99,8 @@ export const peerByType: Record<PeerMessage['t'], fc.Arbitrary<PeerMessage>> = {
   xfer_push_ok: fc.constant({ t: 'xfer_push_ok' as const }),
   hint_count: fc.record({ t: fc.constant('hint_count' as const), p: partition }),
   hint_count_ok: fc.record({ t: fc.constant('hint_count_ok' as const), n: u }),
+  view: fc.constant({ t: 'view' as const }),
+  view_ok: fc.record({ t: fc.constant('view_ok' as const), v: u, c: fc.option(nodeId, { nil: null }), up: fc.boolean() }),
   reap: fc.record({ t: fc.constant('reap' as const), p: partition, k: key, ctx }),
   reap_ok: fc.record({ t: fc.constant('reap_ok' as const), removed: fc.boolean() }),
   ae_levels: fc.record({

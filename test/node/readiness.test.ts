@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { memCluster, text, type MemCluster } from './mem-cluster.js';
+
+/**
+ * ShoalNode.readyForClients, what GET /v1/health answers with: a node says ready only once
+ * its view of the cluster has settled and the other owners confirmed they route with the
+ * same ring and reach it. Polled every 50 ms of simulated time, as a health probe would
+ * (the `view` questions go out only while it is polled).
+ */
+describe('readyForClients', () => {
+  let c: MemCluster | undefined;
+  afterEach(async () => {
+    await c?.stop();
+    c = undefined;
+  });
+
+  /** Settles in 50 ms steps, polling every node's readiness, until all are ready; the step at which each turned ready. */
+  async function pollAllReady(cluster: MemCluster, ms = 20_000): Promise<number[]> {
+    const readyAt = cluster.nodes.map(() => -1);
+    for (let t = 0; t < ms && readyAt.some((x) => x < 0); t += 50) {
+      cluster.nodes.forEach((n, i) => {
+        if (readyAt[i]! < 0 && n.readyForClients) readyAt[i] = t;
+      });
+      if (readyAt.every((x) => x >= 0)) break;
+      await cluster.settle(50);
+    }
+    return readyAt;
+  }
+
+  it('nodes started together: once the last says ready, every node holds the same full ring and writes at w=all', async () => {
+    c = await memCluster();
+    expect(c.nodes.map((n) => n.readyForClients)).toEqual([false, false, false]);
+    const readyAt = await pollAllReady(c);
+    expect(readyAt.every((t) => t >= 0)).toBe(true);
+    const rings = c.nodes.map((n) => n.ringState!);
+    for (const ring of rings) {
+      expect(new Set(ring.owners)).toEqual(new Set(['n1', 'n2', 'n3']));
+      expect([ring.version, ring.claimant]).toEqual([rings[0]!.version, rings[0]!.claimant]);
+    }
+    // At once: every write at w=all succeeds through every node.
+    const writes = c.nodes.map((n, i) => n.put(`together-${i}`, text('v'), { w: 3 }).then(() => 'ok', (err: Error) => err.message));
+    expect(await c.run(Promise.all(writes))).toEqual(['ok', 'ok', 'ok']);
+  });
+
+  it('stays ready once it was (a peer lost later is for sloppy quorums, not for the load balancer)', async () => {
+    c = await memCluster();
+    await pollAllReady(c);
+    c.network.partition(['n1', 'n2'], ['n3']);
+    await c.settle(10_000);
+    expect(c.nodes.map((n) => n.readyForClients)).toEqual([true, true, true]);
+  });
+
+  it('asks the other owners before it says ready, even once its own view has settled', async () => {
+    c = await memCluster();
+    // Just started, the nodes hold rings of two owners while the third member is up already: nobody is ready.
+    expect(c.nodes.map((n) => n.readyForClients)).toEqual([false, false, false]);
+    // Let the ring form without polling readiness, so no view question has gone out yet.
+    await c.settle(5_000);
+    expect(c.nodes.every((n) => new Set(n.ringState?.owners ?? []).size === 3)).toBe(true);
+    // The first poll only asks; the answers come back within a step.
+    expect(c.nodes.map((n) => n.readyForClients)).toEqual([false, false, false]);
+    await c.settle(100);
+    expect(c.nodes.map((n) => n.readyForClients)).toEqual([true, true, true]);
+  });
+});
