@@ -84,6 +84,14 @@ export const wireFrameValuesMax = 8;
 export const wirePeerOverheadBytes = 6 * 1_048_576;
 
 /**
+ * Bytes of a peer frame kept back, when a key's siblings are bounded by what one frame
+ * carries (src/node/node.ts: siblingBytesMax), for everything of an object besides its
+ * values: key (512), a full clock (256 entries of 256-byte ids, ~70 KiB), 100 siblings'
+ * dots and timestamps, the message around them. 1 MiB is several times all of it.
+ */
+export const wireObjectMarginBytes = 1_048_576;
+
+/**
  * Bytes a client request may carry besides its one value: key (512), context token
  * (16 KiB) and a handful of small fields, with room to spare.
  */

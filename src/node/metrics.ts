@@ -331,6 +331,7 @@ export class NodeMetrics {
     counter('shoal_coordinated_deletes_total', 'Deletes this node coordinated (including ones that failed).', (c) => c['deletes']);
     counter('shoal_forwards_total', 'Requests this node forwarded to another coordinator.', (c) => c['forwards']);
     counter('shoal_sibling_limit_refusals_total', 'Client writes refused because the key would hold more than siblingsHardMax siblings.', (c) => c['siblingRefusals']);
+    counter('shoal_sibling_bytes_refusals_total', 'Client writes refused because the key\'s siblings would hold more value bytes than one replica message carries.', (c) => c['siblingBytesRefusals']);
     counter('shoal_quorum_failures_total', 'Requests that got fewer than R or W replica answers in time.', (c) => c['quorumFailures']);
     counter('shoal_read_repairs_total', 'Replicas found behind on a read and sent the merged version.', (c) => c['readRepairs']);
     counter('shoal_hints_stored_total', 'Hinted writes this node stored for an unreachable primary.', (c) => c['hintsStored']);

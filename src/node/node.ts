@@ -12,7 +12,7 @@ import type { ReplicaTarget } from '../coordinator/index.js';
 import { HandoffScheduler } from '../hinted-handoff/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { Transport } from '../transport/index.js';
-import { createPeerCodec } from '../wire/index.js';
+import { createPeerCodec, frameLimits } from '../wire/index.js';
 import type { PeerMessage } from '../wire/messages.js';
 import type {
   KvService,
@@ -111,6 +111,12 @@ export class ShoalNode implements KvService {
   readonly n: number;
   readonly partitions: number;
   readonly maxValueBytes: number;
+  /**
+   * Most value bytes a key's siblings may hold together: what one peer frame (a replica
+   * write, a read's answer, a transfer item) can carry. A key past it could be stored on
+   * its coordinator but never replicated nor read back through another node.
+   */
+  private readonly siblingBytesMax: number;
   private readonly r: number;
   private readonly w: number;
   private readonly env: Env;
@@ -168,6 +174,7 @@ export class ShoalNode implements KvService {
     hintsDelivered: 0,
     quorumFailures: 0,
     siblingRefusals: 0,
+    siblingBytesRefusals: 0,
     replicaWrites: 0,
     replicaReads: 0,
   };
@@ -188,6 +195,7 @@ export class ShoalNode implements KvService {
     this.transport = deps.transport;
     this.log = deps.log;
     this.codec = createPeerCodec({ maxValueBytes: deps.maxValueBytes });
+    this.siblingBytesMax = frameLimits({ maxValueBytes: deps.maxValueBytes }).peerFrameBytesMax - cfg.wireObjectMarginBytes;
     this.rputOkBytes = this.codec.encode({ t: 'rput_ok' });
     this.health = new PeerHealth(
       {
@@ -796,6 +804,16 @@ export class ShoalNode implements KvService {
           if (count > cfg.siblingsHardMax) {
             this.counters.siblingRefusals++;
             throw new ShoalError('TOO_LARGE', `key '${key}' would hold ${count} siblings (limit ${cfg.siblingsHardMax}); read it and write back with its context to resolve them`);
+          }
+          if (count > 1) {
+            const bytes = vc.siblingBytes(obj0);
+            if (bytes > this.siblingBytesMax) {
+              this.counters.siblingBytesRefusals++;
+              throw new ShoalError(
+                'TOO_LARGE',
+                `key '${key}' would hold ${bytes} bytes of values in ${count} siblings (limit ${this.siblingBytesMax}, what one replica message carries); read it and write back with its context to resolve them`,
+              );
+            }
           }
           // Once as the key passes the warning threshold, then every 25 more (not per write:
           // the writers that pile siblings up write often).
