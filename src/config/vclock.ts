@@ -44,8 +44,9 @@ export const siblingsWarnMax = 25;
  * would leave more is refused with TOO_LARGE (HTTP 413), as Riak refuses at 100
  * (siblings_maximum); the writer reads the siblings and writes back with their context.
  * Merging them with a resolver instead (capSiblings, as this node did before) would drop
- * values of writes already acknowledged. 100 stays below wireSiblingsMax (128) so that
- * stored objects can still be replicated when concurrent coordinators each add one.
+ * values of writes already acknowledged. It binds each coordinator, not replica merges:
+ * the sides of a partition can each add up to 100, so wireSiblingsMax (1024) sits far
+ * above it, and such a key is still replicated, read and resolved.
  */
 export const siblingsHardMax = 100;
 

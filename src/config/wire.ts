@@ -32,10 +32,14 @@ export const wireEntriesMax = 256;
 
 /**
  * Most siblings (live values plus tombstones, over all entries and `a`) in one DVVSet on
- * the wire, and most values in a client get answer. Riak's hard siblings_maximum is 100;
- * this sits above our own hard cap so a legitimate object always fits.
+ * the wire, and most values in a client get answer. A coordinator refuses a client write
+ * past siblingsHardMax (100), but replica merges never refuse or drop: the sides of a
+ * partition each accept up to 100, and once healed the key holds their sum. At 128, two
+ * sides were enough to make a key that no peer could decode, so it was never replicated,
+ * repaired or read again (test/node/sibling-limits.test.ts). 1024 leaves room for ten
+ * sides; the frame's byte cap still bounds what one message can make a node allocate.
  */
-export const wireSiblingsMax = 128;
+export const wireSiblingsMax = 1024;
 
 /**
  * Longest node id or actor id (`node#epoch`) in UTF-8 bytes. Node ids default to

@@ -71,8 +71,8 @@ describe('peer frames rejected by schema', () => {
     ['repeated actor', rput({ e: [['a', 1, 1, []], ['a', 2, 1, []]], a: [] }), 'field o.e[1][0]: entries not sorted by id or id repeated'],
     ['sibling value of the wrong type', rput({ e: [['a', 1, 1, [['v', 1]]]], a: [] }), 'field o.e[0][3][0][0]: expected byte string, got string'],
     ['sibling timestamp missing', rput({ e: [], a: [[null]] }), 'field o.a[0]: expected 2 items, got 1'],
-    ['too many siblings in total', rput({ e: [['a', 100, 1, Array.from({ length: 100 }, () => [null, 1])]], a: Array.from({ length: 29 }, () => [null, 1]) }), 'field o: 129 siblings; the limit is 128'],
-    ['too many siblings in one entry', rput({ e: [['a', 200, 1, Array.from({ length: 129 }, () => [null, 1])]], a: [] }), 'field o.e[0][3]: array has 129 items; the limit is 128'],
+    ['too many siblings in total', rput({ e: [['a', 1000, 1, Array.from({ length: 1000 }, () => [null, 1])]], a: Array.from({ length: 25 }, () => [null, 1]) }), 'field o: 1025 siblings; the limit is 1024'],
+    ['too many siblings in one entry', rput({ e: [['a', 2000, 1, Array.from({ length: 1025 }, () => [null, 1])]], a: [] }), 'field o.e[0][3]: array has 1025 items; the limit is 1024'],
     ['member state unknown', { t: 'gossip', members: [{ id: 'a', addr: 'h:1', inc: 0, hb: 0, st: 'down', n: 3, q: 64 }], ring: { v: 0, c: 'a', o: [] }, sus: [] }, 'field members[0].st: expected one of up, leaving, left'],
     ['member n of 0', { t: 'gossip', members: [{ id: 'a', addr: 'h:1', inc: 0, hb: 0, st: 'up', n: 0, q: 64 }], ring: { v: 0, c: 'a', o: [] }, sus: [] }, 'field members[0].n: 0 is outside 1..15'],
     ['ring owner of wrong type', { t: 'gossip', members: [], ring: { v: 0, c: 'a', o: ['a', null] }, sus: [] }, 'field ring.o[1]: expected text string, got null'],
@@ -156,9 +156,9 @@ describe('client frames rejected by schema', () => {
 
   it('a get answer with an oversized value is TOO_LARGE; too many values is DECODE', () => {
     expect(failure(() => client.decodeResponse(raw.encode({ t: 'get_ok', id: 1, vals: [new Uint8Array(MAX + 1)], ctx: null }))).code).toBe('TOO_LARGE');
-    const many = Array.from({ length: 129 }, () => new Uint8Array(0));
+    const many = Array.from({ length: 1025 }, () => new Uint8Array(0));
     expect(failure(() => client.decodeResponse(raw.encode({ t: 'get_ok', id: 1, vals: many, ctx: null }))).message).toBe(
-      'field vals: array has 129 items; the limit is 128',
+      'field vals: array has 1025 items; the limit is 1024',
     );
   });
 });
