@@ -15,6 +15,13 @@ export const seedRetryMaxMs = 5_000;
  * stuck half-joined, which must not keep the node out of service for good.
  */
 export const nodeReadyWaitMs = 10_000;
+/**
+ * Longest a starting node waits for owners in its ring that it has not heard of at all
+ * (no seed or peer has mentioned them) before it may say ready without them, ms. A live
+ * cluster introduces its members through the first seed answer within a second; a node
+ * restarted while the others are stopped would otherwise wait the whole nodeReadyWaitMs.
+ */
+export const nodeReadyUnknownOwnersWaitMs = 3_000;
 /** Least time between two rounds of `view` questions of a node not ready yet, ms (only asked while health is polled). */
 export const nodeReadyAskIntervalMs = 50;
 /** How long a node waits for a clean shutdown of its sockets and store before giving up, ms. */

@@ -1358,7 +1358,8 @@ export class ShoalNode implements KvService {
    * until it has a ring in which
    *   - every member it sees up owns partitions (unless members outnumber partitions),
    *   - every other owner is reachable, or known down or leaving, not merely suspect or
-   *     unknown, and
+   *     unknown (an owner nobody has mentioned counts as down after
+   *     nodeReadyUnknownOwnersWaitMs), and
    *   - every other owner that is up answered a `view` question: it routes with this same
    *     ring and reaches this node. Without that, the nodes already running could still
    *     hold the ring from before this node joined, or this node as suspect, when this
@@ -1388,7 +1389,14 @@ export class ShoalNode implements KvService {
     for (const owner of owners) {
       if (owner === this.id) continue;
       const status = this.gossip.status(owner);
-      if (status === undefined || status === 'suspect') return false;
+      if (status === undefined) {
+        // Not heard of since start: a seed's answer introduces the live members within
+        // moments. Past nodeReadyUnknownOwnersWaitMs it is not coming soon (a node
+        // restarted while the rest of its cluster is stopped), as a down owner is not.
+        if (this.now() - this.startedAt < cfg.nodeReadyUnknownOwnersWaitMs) return false;
+        continue;
+      }
+      if (status === 'suspect') return false;
       if (status !== 'up') continue;
       if (!this.reachable(owner)) return false;
       if (this.viewsConfirmed.get(owner) !== key) asked.push(owner);

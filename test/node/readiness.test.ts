@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { memCluster, text, type MemCluster } from './mem-cluster.js';
+import { nodeReadyUnknownOwnersWaitMs, nodeReadyWaitMs } from '../../src/config/index.js';
+import { SeededRandom, SimClock, SimTimers } from '../../src/env/index.js';
+import { silentLogger } from '../../src/node/log.js';
+import { ShoalNode } from '../../src/node/node.js';
+import { MemoryNetwork } from '../../src/transport/index.js';
+import { memCluster, ringAgreed, text, type MemCluster } from './mem-cluster.js';
 
 /**
  * ShoalNode.readyForClients, what GET /v1/health answers with: a node says ready only once
@@ -61,5 +66,42 @@ describe('readyForClients', () => {
     expect(c.nodes.map((n) => n.readyForClients)).toEqual([false, false, false]);
     await c.settle(100);
     expect(c.nodes.map((n) => n.readyForClients)).toEqual([true, true, true]);
+  });
+
+  it('a node restarted while the rest of its cluster is stopped says ready once nobody mentioned the others, before the last-resort bound', async () => {
+    c = await memCluster();
+    expect(await ringAgreed(c)).toBe(true);
+    await c.stop();
+    // n1 again, on its own store (its ring names n2 and n3), in a network where nobody else runs.
+    const network = new MemoryNetwork();
+    const timers = new SimTimers(c.sched);
+    const address = '10.0.0.1:7070';
+    const node = new ShoalNode({
+      id: 'n1',
+      address,
+      n: 3,
+      r: 2,
+      w: 2,
+      partitions: 8,
+      maxValueBytes: 1 << 20,
+      seeds: ['10.0.0.2:7070', '10.0.0.3:7070'],
+      env: { clock: new SimClock(c.sched), timers, random: new SeededRandom(7) },
+      store: c.stores[0]!,
+      transport: network.transport({ self: 'n1', address, clusterParams: 'n=3,q=8', env: { timers } }),
+      log: silentLogger,
+    });
+    await node.start();
+    try {
+      expect(new Set(node.ringState?.owners)).toEqual(new Set(['n1', 'n2', 'n3']));
+      let readyAt = -1;
+      for (let t = 0; t <= nodeReadyWaitMs + 1_000 && readyAt < 0; t += 50) {
+        if (node.readyForClients) readyAt = t;
+        else await c.settle(50);
+      }
+      expect(readyAt).toBeGreaterThanOrEqual(nodeReadyUnknownOwnersWaitMs - 50);
+      expect(readyAt).toBeLessThan(nodeReadyWaitMs);
+    } finally {
+      await node.stop();
+    }
   });
 });
