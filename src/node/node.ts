@@ -150,7 +150,7 @@ export class ShoalNode implements KvService {
   private startedAt = 0;
   /** Set once `readyForClients` has held; it then stays set (see there). */
   private readyLatched = false;
-  /** Owner → the ring ("version/claimant") it answered a `view` question with while reaching this node. */
+  /** Owner → the ring ("version/claimant") it answered a `view` question with while reaching this node; one entry per owner at most (members are bounded by gossipMembersMax). */
   private readonly viewsConfirmed = new Map<string, string>();
   private viewsAsking = false;
   private viewsAskedAt = Number.NEGATIVE_INFINITY;
