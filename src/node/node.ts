@@ -1368,7 +1368,9 @@ export class ShoalNode implements KvService {
    * or until nodeReadyWaitMs has passed since start, so that a member stuck half-way
    * cannot keep a node out of service. Latched: later membership changes (a node joining,
    * a peer failing) are for sloppy quorums and hints to absorb, and must not take every
-   * node out of its load balancer at once.
+   * node out of its load balancer at once. Reading it while not ready may send those
+   * `view` questions (one round at a time, at most every nodeReadyAskIntervalMs): health
+   * probes are what drive them, and a node nobody probes has no one to be ready for.
    */
   get readyForClients(): boolean {
     if (this.readyLatched) return true;
