@@ -682,7 +682,7 @@ export class ShoalNode implements KvService {
     timeoutMs: number,
     targets: readonly ReplicaTarget[],
   ): Promise<WriteResult> {
-    if (targets.length === 0) throw unavailableWrite(0, w, timeoutMs);
+    if (targets.length === 0) throw unavailableWrite(0, w, timeoutMs, 0);
     this.counters.forwards++;
     const deadline = this.now() + timeoutMs;
     let lastErr: unknown;
@@ -736,7 +736,7 @@ export class ShoalNode implements KvService {
           } else if (quorum.state === 'failed') {
             answered = true;
             this.counters.quorumFailures++;
-            reject(unavailableWrite(quorum.acks, w, timeoutMs));
+            reject(unavailableWrite(quorum.acks, w, timeoutMs, targets.length));
           }
         }
         if (quorum.settled) {
@@ -1444,11 +1444,18 @@ function errorMsg(err: unknown): PeerMessage {
   return { t: 'err', code: 'INTERNAL', msg: cut(err instanceof Error ? err.message : String(err)) };
 }
 
-function unavailableWrite(acks: number, w: number, timeoutMs: number): ShoalError {
-  return new ShoalError(
-    'UNAVAILABLE',
-    `only ${acks} of ${w} replicas acknowledged within ${timeoutMs} ms; the write may still have been stored on some replicas and will converge`,
-  );
+/**
+ * The 503 of a write. `reachable` is how many replicas the coordinator could ask: when
+ * fewer than W, the write failed at once, not at the deadline, and the message says so
+ * (an operator reading "within 5000 ms" on an answer that took 10 ms looks for a slow
+ * replica instead of a missing one).
+ */
+function unavailableWrite(acks: number, w: number, timeoutMs: number, reachable?: number): ShoalError {
+  const why =
+    reachable !== undefined && reachable < w
+      ? `only ${reachable} replica${reachable === 1 ? ' was' : 's were'} reachable for w=${w} (${acks} acknowledged)`
+      : `only ${acks} of ${w} replicas acknowledged within ${timeoutMs} ms`;
+  return new ShoalError('UNAVAILABLE', `${why}; the write may still have been stored on some replicas and will converge`);
 }
 
 /** Keys are 1 to keyBytesMax bytes of UTF-8 (CONTRACT.md). The API checks first; this guards the peer path with the same rule. */
