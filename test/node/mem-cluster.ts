@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { SeededRandom, SimClock, SimScheduler, SimTimers, type Clock } from '../../src/env/index.js';
 import { MemoryBacking, MemoryEngine, ObjectStore, type Engine } from '../../src/store/index.js';
 import { MemoryNetwork } from '../../src/transport/index.js';
@@ -93,6 +94,24 @@ export async function memCluster(o: MemClusterOptions = {}): Promise<MemCluster>
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
   };
   return { sched, network, nodes, stores, settle, run, stop };
+}
+
+/**
+ * One memCluster per test, stopped after it: `const clusters = memClusterPerTest()` in a
+ * describe block, then `const c = await clusters.start()` in each test.
+ */
+export function memClusterPerTest(): { start(o?: MemClusterOptions): Promise<MemCluster> } {
+  let current: MemCluster | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  return {
+    async start(o?: MemClusterOptions): Promise<MemCluster> {
+      current = await memCluster(o);
+      return current;
+    },
+  };
 }
 
 /** `settle`s until every node's ring has all the cluster's nodes as owners (at most 20 s of simulated time); false if it never does. */

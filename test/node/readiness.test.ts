@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nodeReadyUnknownOwnersWaitMs, nodeReadyWaitMs } from '../../src/config/index.js';
 import { SeededRandom, SimClock, SimTimers } from '../../src/env/index.js';
 import { silentLogger } from '../../src/node/log.js';
 import { ShoalNode } from '../../src/node/node.js';
 import { MemoryNetwork } from '../../src/transport/index.js';
-import { memCluster, ringAgreed, text, type MemCluster } from './mem-cluster.js';
+import { memClusterPerTest, ringAgreed, text, type MemCluster } from './mem-cluster.js';
 
 /**
  * ShoalNode.readyForClients, what GET /v1/health answers with: a node says ready only once
@@ -13,11 +13,7 @@ import { memCluster, ringAgreed, text, type MemCluster } from './mem-cluster.js'
  * (the `view` questions go out only while it is polled).
  */
 describe('readyForClients', () => {
-  let c: MemCluster | undefined;
-  afterEach(async () => {
-    await c?.stop();
-    c = undefined;
-  });
+  const clusters = memClusterPerTest();
 
   /** Settles in 50 ms steps, polling every node's readiness, until all are ready; the step at which each turned ready. */
   async function pollAllReady(cluster: MemCluster, ms = 20_000): Promise<number[]> {
@@ -33,7 +29,7 @@ describe('readyForClients', () => {
   }
 
   it('nodes started together: once the last says ready, every node holds the same full ring and writes at w=all', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     expect(c.nodes.map((n) => n.readyForClients)).toEqual([false, false, false]);
     const readyAt = await pollAllReady(c);
     expect(readyAt.every((t) => t >= 0)).toBe(true);
@@ -48,7 +44,7 @@ describe('readyForClients', () => {
   });
 
   it('stays ready once it was (a peer lost later is for sloppy quorums, not for the load balancer)', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     await pollAllReady(c);
     c.network.partition(['n1', 'n2'], ['n3']);
     await c.settle(10_000);
@@ -56,7 +52,7 @@ describe('readyForClients', () => {
   });
 
   it('asks the other owners before it says ready, even once its own view has settled', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     // Just started, the nodes hold rings of two owners while the third member is up already: nobody is ready.
     expect(c.nodes.map((n) => n.readyForClients)).toEqual([false, false, false]);
     // Let the ring form without polling readiness, so no view question has gone out yet.
@@ -69,7 +65,7 @@ describe('readyForClients', () => {
   });
 
   it('a node restarted while the rest of its cluster is stopped says ready once nobody mentioned the others, before the last-resort bound', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     expect(await ringAgreed(c)).toBe(true);
     await c.stop();
     // n1 again, on its own store (its ring names n2 and n3), in a network where nobody else runs.

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { frameLimits } from '../../src/wire/index.js';
 import { wireObjectMarginBytes } from '../../src/config/index.js';
-import { memCluster, ringAgreed, type MemCluster } from './mem-cluster.js';
+import { memClusterPerTest, ringAgreed } from './mem-cluster.js';
 
 /**
  * Limits on a key's siblings. A key's siblings may hold together no more value bytes than one replica message carries.
@@ -10,14 +10,10 @@ import { memCluster, ringAgreed, type MemCluster } from './mem-cluster.js';
  * over the peer limit), and reads through other nodes no longer saw the coordinator's copy.
  */
 describe('sibling limits', () => {
-  let c: MemCluster | undefined;
-  afterEach(async () => {
-    await c?.stop();
-    c = undefined;
-  });
+  const clusters = memClusterPerTest();
 
   it('refuses (TOO_LARGE) the write that would pass one frame, stores nothing of it, and keeps every replica equal', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     expect(await ringAgreed(c)).toBe(true);
     const mib = 1 << 20;
     const limit = frameLimits({ maxValueBytes: mib }).peerFrameBytesMax - wireObjectMarginBytes;
@@ -41,7 +37,7 @@ describe('sibling limits', () => {
   });
 
   it('two sides of a partition, 100 blind writes each: once healed the key holds all 200 and is read and resolved through any node', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     expect(await ringAgreed(c)).toBe(true);
     c.network.partition(['n1'], ['n2', 'n3']);
     await c.settle(6_000);

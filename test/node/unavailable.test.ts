@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { memCluster, ringAgreed, text, type MemCluster } from './mem-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { memClusterPerTest, ringAgreed, text } from './mem-cluster.js';
 
 /** The 503 of a write says why it failed: too few replicas reachable (at once), or too few acknowledgements (at the deadline). */
 describe('a write that cannot reach W replicas', () => {
-  let c: MemCluster | undefined;
-  afterEach(async () => {
-    await c?.stop();
-    c = undefined;
-  });
+  const clusters = memClusterPerTest();
 
   it('says how many replicas were reachable when there were fewer than W, not that time ran out', async () => {
-    c = await memCluster();
+    const c = await clusters.start();
     expect(await ringAgreed(c)).toBe(true);
     c.network.partition(['n1'], ['n2', 'n3']);
     // Long enough for n1 to find the others down.
