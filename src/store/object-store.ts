@@ -220,7 +220,7 @@ type Op =
   | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
   | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
   | ({ kind: 'delHint'; target: string; hkey: Uint8Array } & Settle<void>)
-  | ({ kind: 'meta'; mkey: Uint8Array; value: Uint8Array } & Settle<void>);
+  | ({ kind: 'meta'; mkey: Uint8Array; value: Uint8Array; sync: boolean } & Settle<void>);
 
 /** What a commit knows about a key and the key filter. */
 const FILTER_UNKNOWN = 0;
@@ -273,6 +273,8 @@ interface Prepared {
   changed: number;
   /** The buffer the batch's objects are encoded into (views of it are in `writes`). */
   arena: Buffer | undefined;
+  /** A meta write asked for fsync: the whole batch is synced, whatever `--sync` says. */
+  sync: boolean;
 }
 
 /** The batch being written while the next one is prepared. */
@@ -290,6 +292,7 @@ interface Writing {
 export class ObjectStore {
   private readonly cache: Lru<DVVSet | null>;
   private readonly sync: boolean;
+  private readonly closeHooks: Array<() => ReadonlyArray<readonly [string, Uint8Array]>> = [];
   private readonly random: Random;
   private readonly clock: Clock;
   private readonly hintsMax: number;
@@ -385,7 +388,20 @@ export class ObjectStore {
     if (this.state === 'closed' || this.state === 'closing') return;
     const wasOpen = this.state === 'open';
     this.state = 'closing';
-    if (wasOpen) await this.drain();
+    if (wasOpen) {
+      await this.drain();
+      const entries: EngineOp[] = [];
+      for (const produce of this.closeHooks) {
+        try {
+          for (const [name, value] of produce()) entries.push({ type: 'put', key: metaKey(name), value });
+        } catch {
+          // A hook that fails saves nothing: its state is simply not carried over.
+        }
+      }
+      // Best effort: a failed write leaves the previous entries, which their owners
+      // must already treat as possibly stale (as after a crash).
+      if (entries.length > 0) await this.engine.batch(entries, { sync: true }).catch(() => undefined);
+    }
     await this.engine.close();
     this.state = 'closed';
   }
@@ -671,11 +687,27 @@ export class ObjectStore {
     return v === undefined ? undefined : plainBytes(v);
   }
 
-  putMeta(name: string, value: Uint8Array): Promise<void> {
+  /**
+   * Writes a metadata entry in the queue's order. `sync` fsyncs its batch even without
+   * `--sync` (and with it, everything queued before it): for records that must never be
+   * older on disk than the writes that follow them (the actor sequence).
+   */
+  putMeta(name: string, value: Uint8Array, options?: { readonly sync?: boolean }): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.checkOpen();
-      this.enqueue({ kind: 'meta', mkey: metaKey(name), value: Uint8Array.from(value), resolve, reject });
+      this.enqueue({ kind: 'meta', mkey: metaKey(name), value: Uint8Array.from(value), sync: options?.sync === true, resolve, reject });
     });
+  }
+
+  /**
+   * Has `produce` called at a clean close, after the last queued write has landed and
+   * before the engine closes, and its entries written in one synced batch. Nothing can be
+   * queued by then (every call refuses CLOSED), so what `produce` describes is final: for
+   * state that is only right for the store exactly as it is left (src/node/actors.ts).
+   * A crash never calls it.
+   */
+  onClose(produce: () => ReadonlyArray<readonly [name: string, value: Uint8Array]>): void {
+    this.closeHooks.push(produce);
   }
 
   stats(): StoreStats {
@@ -913,7 +945,7 @@ export class ObjectStore {
 
     // 2. Apply in order. Only each key's final state is written; hints, meta and hint
     //    deletes go in the same batch, so an update and its hint are atomic.
-    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0, arena: undefined };
+    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0, arena: undefined, sync: false };
     let hintsAdded = false;
     const addHintWrite = (target: string, partition: number, key: string, ts: number): void => {
       const seq = this.nextHintSeq++;
@@ -1009,6 +1041,8 @@ export class ObjectStore {
         }
         case 'meta': {
           p.writes.push({ type: 'put', key: op.mkey, value: op.value });
+          if (op.sync) p.sync = true;
+
           p.done.push(op);
           p.results.push(undefined);
           break;
@@ -1088,7 +1122,7 @@ export class ObjectStore {
     const done = (async (): Promise<unknown> => {
       if (p.writes.length > 0) {
         try {
-          await this.engine.batch(p.writes, { sync: this.sync });
+          await this.engine.batch(p.writes, { sync: this.sync || p.sync });
         } catch (err) {
           this.settle(p, err);
           return err;

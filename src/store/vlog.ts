@@ -435,6 +435,9 @@ export class ValueLogEngine implements Engine {
       out.push({ type: 'put', key: op.key, value: ptr });
     }
     if (out === undefined) {
+      // A synced batch promises that everything written before it is on disk: the
+      // segments too, even when this batch adds nothing to them.
+      if (sync) this.syncSegments();
       await this.inner.batch(ops, sync ? { sync } : undefined);
       // No pointers in this batch: only entries to drop, and none to drop from an empty
       // keydir (every batch of a node whose objects are all small).

@@ -183,6 +183,36 @@ describe('ObjectStore.updateMany', () => {
     ]);
     expect(engine.batches.map((b) => b.sync)).toEqual([true]);
   });
+
+  it('syncs a batch holding a meta write that asks for it, and no other, when the store is not synced', async () => {
+    const { store, engine } = await openStore();
+    const before = engine.batches.length;
+    await store.putMeta('plain', new Uint8Array([1]));
+    await Promise.all([store.putMeta('mark', new Uint8Array([2]), { sync: true }), store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }])]);
+    await store.putMeta('plain', new Uint8Array([3]));
+    expect(engine.batches.slice(before).map((b) => b.sync)).toEqual([false, true, false]);
+  });
+
+  it('writes what its close hooks produce after the last queued write, in one synced batch; a failing hook saves nothing', async () => {
+    const { store, engine } = await openStore();
+    const order: string[] = [];
+    store.onClose(() => {
+      order.push('hook');
+      return [['saved', new Uint8Array([7])]];
+    });
+    store.onClose(() => {
+      throw new Error('broken hook');
+    });
+    const pending = store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }]).then(() => order.push('write'));
+    const before = engine.batches.length;
+    await store.close();
+    await pending;
+    expect(order).toEqual(['write', 'hook']);
+    const last = engine.batches.at(-1)!;
+    expect(engine.batches.length).toBe(before + 2);
+    expect(last.sync).toBe(true);
+    expect(last.ops.map((o) => new TextDecoder().decode(o.key.subarray(1)))).toEqual(['saved']);
+  });
 });
 
 /**

@@ -442,6 +442,16 @@ describe('ValueLogEngine', () => {
     log.length = 0;
     await vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
     expect(log).toEqual(['engine-batch']);
+    // A synced batch with nothing for the log (a meta write) still syncs what the log
+    // holds unsynced first: it promises everything before it is on disk.
+    log.length = 0;
+    await vlog.batch([{ type: 'put', key: metaKey('mark'), value: new Uint8Array([1]) }], { sync: true });
+    expect(log).toEqual(['sync', 'engine-sync-batch']);
+    log.length = 0;
+    await vlog.batch([{ type: 'put', key: metaKey('mark'), value: new Uint8Array([2]) }], { sync: true });
+    expect(log).toEqual(['engine-sync-batch']);
+    log.length = 0;
+    await vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
     for (let i = 3; i < 8; i++) await vlog.batch([{ type: 'put', key: key(1), value: value(300, i) }]);
     log.length = 0;
     expect(await vlog.collectAll()).toBeGreaterThan(0);
