@@ -227,6 +227,14 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     valueLog = valueLogRaw === 'on';
   }
 
+  // Also not a flag: for a data directory put back from a copy taken at a clean stop
+  // (README, "Restoring a node from a copy"); the saved actor memory is dropped unused.
+  const forgetRaw = env['SHOAL_FORGET_ACTORS']?.trim();
+  if (forgetRaw !== undefined && forgetRaw !== '' && forgetRaw !== '0' && forgetRaw !== '1') {
+    throw usageError(`SHOAL_FORGET_ACTORS must be '1' (drop the saved actor memory) or '0' (got '${forgetRaw}')`);
+  }
+  const forgetActors = forgetRaw === '1';
+
   return {
     id,
     host,
@@ -249,6 +257,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     memorySoftLimitBytes,
     ...(cacheEntriesMax === undefined ? {} : { cacheEntriesMax }),
     ...(valueLog === undefined ? {} : { valueLog }),
+    ...(forgetActors ? { forgetActors } : {}),
   };
 }
 

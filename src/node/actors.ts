@@ -22,9 +22,27 @@
  * would grow it without bound; past that size the id is reused and the answer's context
  * also covers our concurrent values). Otherwise it takes a fresh id
  * `NODE#STOREEPOCH.SEQ`, with SEQ from a node-wide sequence persisted in blocks before
- * use, so it never repeats across restarts. A key thus gains an entry per node per process
- * lifetime, and one more each time actorsRecentMax other keys have taken fresh ids here
- * since it was remembered; the old entries carry no values and are pruned.
+ * use, so it never repeats across restarts. A key thus gains an entry per node per lifetime
+ * of this memory, and one more each time actorsRecentMax other keys have taken fresh ids
+ * here since it was remembered; the old entries carry no values and are pruned (but only
+ * past vclockSmallMax entries, so until then every one is carried, encoded, decoded and
+ * compared on every read and write of the key).
+ *
+ * The memory outlives a clean restart. Forgetting it at every stop gave every key written
+ * after each restart one more entry: after eight restarts of a benchmark cluster the
+ * clocks held 5-6 entries instead of 1-2, and a put cost 250 -> 395 µs of node CPU
+ * (docs/performance.md, eleventh pass); a rolling restart did the same to a whole cluster.
+ * The memory is only right for the store exactly as this process leaves it, so it is
+ * written by the store's close (`ObjectStore.onClose`), after the last write has landed
+ * and nothing more can be queued, in a synced batch, tagged with the actor sequence's
+ * persisted high-water mark. The next start takes it only if that mark is unchanged, and
+ * then moves the mark on (synced) before it writes anything. So a copy is used at most by
+ * the one start that directly follows its clean stop: a start that crashed, a start after
+ * a crash (which never saved) or a later start all find a different mark, and take fresh
+ * ids as before. Like the saved anti-entropy trees, it assumes nothing writes the store
+ * while the node is stopped: a data directory put back from a copy taken at a clean stop,
+ * after the node has run on since, must have the saved memory removed (README,
+ * "Restoring a node from a copy"), or a key's next dot could repeat one already issued.
  */
 import * as cfg from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
@@ -32,6 +50,19 @@ import type { ObjectStore } from '../store/index.js';
 import type { DVVSet, VersionVector } from '../vclock/types.js';
 
 const META = 'actor.seq';
+/** The memory saved at the last clean stop (empty: none). */
+const SAVED = 'actor.recent';
+const SAVED_FORMAT = 1;
+
+interface SavedMemory {
+  readonly v: number;
+  /** The persisted actor.seq when it was saved. */
+  readonly tag: number;
+  readonly base: string;
+  /** Remembered keys, oldest first, and the suffix of each one's actor id (after `base.`). */
+  readonly keys: string[];
+  readonly ids: string[];
+}
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -39,6 +70,7 @@ export class ActorIds {
   private next = 0;
   private limit = 0;
   private reserving: Promise<void> | undefined;
+  private restored = 0;
   /**
    * Key → the actor this process last wrote it under, oldest first. A key found here is
    * not moved to the end (first in, first out, not least recently used): forgetting a key
@@ -59,13 +91,68 @@ export class ActorIds {
     private readonly freshEntriesMax: number = cfg.actorsFreshEntriesMax,
   ) {}
 
-  /** Loads the persisted high-water mark; ids handed out before a crash are never reused. */
-  async open(): Promise<void> {
+  /**
+   * Loads the persisted high-water mark (ids handed out before a crash are never reused),
+   * and the memory a clean stop saved right before this start, if it was that (see the
+   * file comment); then moves the mark on, synced, so that no later start takes the same
+   * copy. Registers the save for this process's own clean stop.
+   */
+  async open(options: { readonly forgetSaved?: boolean } = {}): Promise<void> {
     const raw = await this.store.getMeta(META);
     const persisted = raw ? Number(dec.decode(raw)) : 0;
     this.next = Number.isSafeInteger(persisted) && persisted > 0 ? persisted : 0;
     this.limit = this.next;
+    const saved = await this.store.getMeta(SAVED);
+    if (saved !== undefined && saved.length > 0) {
+      if (options.forgetSaved !== true) this.restored = this.restore(saved, this.next);
+      // The mark moves on below, which already makes this copy unusable; dropping it
+      // frees its space (queued before the reservation, so both land together).
+      void this.store.putMeta(SAVED, new Uint8Array(0)).catch(() => undefined);
+    }
     await this.reserve();
+    this.store.onClose(() => [[SAVED, this.save()]]);
+  }
+
+  /** Keys whose memory the last start took over from the clean stop before it. */
+  restoredKeys(): number {
+    return this.restored;
+  }
+
+  /** The saved memory, if it is the one the stop right before this start wrote; else none. */
+  private restore(bytes: Uint8Array, persisted: number): number {
+    let m: SavedMemory;
+    try {
+      m = JSON.parse(dec.decode(bytes)) as SavedMemory;
+    } catch {
+      return 0;
+    }
+    if (m === null || typeof m !== 'object' || m.v !== SAVED_FORMAT || m.tag !== persisted || persisted <= 0 || m.base !== this.base) return 0;
+    if (!Array.isArray(m.keys) || !Array.isArray(m.ids) || m.keys.length !== m.ids.length) return 0;
+    const n = Math.min(m.keys.length, this.recentMax);
+    // The newest `recentMax` entries, oldest first, as they were in memory.
+    for (let i = m.keys.length - n; i < m.keys.length; i++) {
+      const key = m.keys[i];
+      const suffix = m.ids[i];
+      if (typeof key !== 'string' || typeof suffix !== 'string') continue;
+      // Only ids of this base that the sequence had handed out before the stop.
+      const seq = parseInt(suffix, 36);
+      if (!/^[0-9a-z]+$/.test(suffix) || !(seq >= 0 && seq < persisted)) continue;
+      this.recent.set(key, `${this.base}.${suffix}`);
+    }
+    return this.recent.size;
+  }
+
+  /** The memory as the store's close writes it, tagged with the persisted mark. */
+  private save(): Uint8Array {
+    const keys: string[] = [];
+    const ids: string[] = [];
+    const prefix = `${this.base}.`;
+    for (const [k, id] of this.recent) {
+      keys.push(k);
+      ids.push(id.slice(prefix.length));
+    }
+    const m: SavedMemory = { v: SAVED_FORMAT, tag: this.limit, base: this.base, keys, ids };
+    return enc.encode(JSON.stringify(m));
   }
 
   /** Resolves once at least one fresh id can be handed out synchronously. */
@@ -77,7 +164,10 @@ export class ActorIds {
   private reserve(): Promise<void> {
     this.reserving ??= (async () => {
       const limit = Math.max(this.limit, this.next) + cfg.actorSeqBlock;
-      await this.store.putMeta(META, enc.encode(String(limit)));
+      // Synced whatever --sync says: a mark lost in a machine crash would hand out ids
+      // again that peers may already hold dots of (and would let a saved memory be
+      // taken twice).
+      await this.store.putMeta(META, enc.encode(String(limit)), { sync: true });
       this.limit = limit;
     })().finally(() => {
       this.reserving = undefined;

@@ -130,6 +130,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     onFatal: (err) => fatal(err),
     onLeft: () => leftCluster(),
     ...(options.tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs: options.tombstoneGraceMs }),
+    ...(options.forgetActors === true ? { forgetActors: true } : {}),
   });
   try {
     await node.start();

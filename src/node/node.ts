@@ -54,6 +54,8 @@ export interface NodeDeps {
   readonly tombstoneGraceMs?: number;
   /** Called once the node has left the cluster (after `leave()`); the process should stop. */
   readonly onLeft?: () => void;
+  /** Ignore the actor memory a clean stop saved (a data directory put back from a copy). */
+  readonly forgetActors?: boolean;
   /** Seams for the simulator's deliberately broken components; production leaves them unset. */
   readonly hooks?: NodeHooks;
 }
@@ -284,7 +286,7 @@ export class ShoalNode implements KvService {
       );
     }
     this.actors = new ActorIds(this.store, `${this.id}#${this.store.epoch}`);
-    await this.actors.open();
+    await this.actors.open({ forgetSaved: this.deps.forgetActors === true });
     this.gossip = new Gossip({
       self: { id: this.id, address: this.deps.address },
       n: this.n,
@@ -301,7 +303,7 @@ export class ShoalNode implements KvService {
       if (this.stopped) return;
       this.perform(this.gossip.linkChanged(peer, up, this.env.clock.monotonic()));
     });
-    this.log('node_started', { address: this.deps.address, actor: this.actors.base, incarnation, seeds: this.deps.seeds });
+    this.log('node_started', { address: this.deps.address, actor: this.actors.base, actorKeysRestored: this.actors.restoredKeys(), incarnation, seeds: this.deps.seeds });
     this.scheduleTick();
     this.scheduleHandoff();
     this.scheduleTransfers();

@@ -40,4 +40,6 @@ export interface NodeOptions {
   cacheEntriesMax?: number;
   /** Large objects kept in a value log beside LevelDB (src/store/vlog.ts); undefined = on without `sync`, off with it. */
   valueLog?: boolean;
+  /** Start without the actor memory a clean stop saved (SHOAL_FORGET_ACTORS=1; src/node/actors.ts). */
+  forgetActors?: boolean;
 }

@@ -83,6 +83,7 @@ describe('parseStartArgs: every flag', () => {
     ['SHOAL_READ_CACHE_ENTRIES=0 is no cache', [], { cacheEntriesMax: 0 }, { SHOAL_READ_CACHE_ENTRIES: '0' }],
     ['SHOAL_VALUE_LOG=off', [], { valueLog: false }, { SHOAL_VALUE_LOG: 'off' }],
     ['SHOAL_VALUE_LOG=on', [], { valueLog: true }, { SHOAL_VALUE_LOG: ' on ' }],
+    ['SHOAL_FORGET_ACTORS=1', [], { forgetActors: true }, { SHOAL_FORGET_ACTORS: '1' }],
   ];
   for (const [name, argv, expected, env] of cases) {
     it(name, () => {
@@ -117,6 +118,7 @@ describe('parseStartArgs: validation errors', () => {
     ['SHOAL_READ_CACHE_ENTRIES negative', [], /SHOAL_READ_CACHE_ENTRIES must be/, { SHOAL_READ_CACHE_ENTRIES: '-1' }],
     ['SHOAL_READ_CACHE_ENTRIES too big', [], /from 0 \(no cache\) to 1000000/, { SHOAL_READ_CACHE_ENTRIES: '2000000' }],
     ['SHOAL_VALUE_LOG neither on nor off', [], /SHOAL_VALUE_LOG must be 'on' or 'off'/, { SHOAL_VALUE_LOG: 'yes' }],
+    ['SHOAL_FORGET_ACTORS neither 1 nor 0', [], /SHOAL_FORGET_ACTORS must be '1'/, { SHOAL_FORGET_ACTORS: 'yes' }],
     ['--n 0', ['--n', '0'], /--n must be between 1 and 15/],
     ['--n too big', ['--n', '99'], /--n must be between 1 and 15/],
     ['--r above n', ['--n', '3', '--r', '4'], /--r must be between 1 and 3/],

@@ -7,12 +7,30 @@ function obj(entries: Array<[string, number]>): DVVSet {
   return { entries: entries.map(([id, n]) => ({ id, n, values: [{ value: new Uint8Array([1]), ts: 1 }], ts: 1 })), anon: [] };
 }
 
-async function open(backing: MemoryBacking): Promise<{ store: ObjectStore; actors: ActorIds }> {
-  const store = new ObjectStore(new MemoryEngine(backing));
+async function open(backing: MemoryBacking): Promise<{ store: ObjectStore; actors: ActorIds; engine: MemoryEngine }> {
+  const engine = new MemoryEngine(backing);
+  const store = new ObjectStore(engine);
   await store.open();
   const actors = new ActorIds(store, 'n1#ep');
   await actors.open();
-  return { store, actors };
+  return { store, actors, engine };
+}
+
+/** A store whose node wrote key 'k' (partition 0) under a fresh actor, then stopped cleanly (saving its memory). */
+async function cleanlyStopped(): Promise<{ backing: MemoryBacking; id: string }> {
+  const backing = new MemoryBacking();
+  const { store, actors } = await open(backing);
+  await actors.ensure();
+  const id = actors.choose(0, 'k', undefined, []);
+  await store.close();
+  return { backing, id };
+}
+
+/** A plain store on `backing` (no actor ids on it, so its close saves nothing). */
+async function plainStore(backing: MemoryBacking): Promise<ObjectStore> {
+  const store = new ObjectStore(new MemoryEngine(backing));
+  await store.open();
+  return store;
 }
 
 describe('per-key actor ids (kv679)', () => {
@@ -112,6 +130,86 @@ describe('per-key actor ids (kv679)', () => {
       await store.close();
     }
     expect(seen.size).toBe(150);
+  });
+
+  it('keeps its memory across a clean restart: a remembered key keeps its actor (no new clock entry)', async () => {
+    const backing = new MemoryBacking();
+    const one = await open(backing);
+    await one.actors.ensure();
+    const a = one.actors.choose(0, 'a', undefined, []);
+    const b = one.actors.choose(1, 'b', undefined, []);
+    one.actors.forget(1, 'b');
+    await one.store.close();
+    const two = await open(backing);
+    expect(two.actors.restoredKeys()).toBe(1);
+    await two.actors.ensure();
+    expect(two.actors.choose(0, 'a', obj([[a, 1]]), [[a, 1]])).toBe(a);
+    // Removed before the stop: forgotten across it too.
+    expect(two.actors.choose(1, 'b', obj([[b, 1]]), [[b, 1]])).not.toBe(b);
+    // Fresh ids after the restart still never repeat one handed out before it.
+    const c = two.actors.choose(0, 'c', undefined, []);
+    expect([a, b]).not.toContain(c);
+  });
+
+  it('takes a saved memory only at the start right after its clean stop: not after a crash, not twice', async () => {
+    // Crash (no close): nothing saved, fresh ids.
+    const crashed = new MemoryBacking();
+    const c1 = await open(crashed);
+    await c1.actors.ensure();
+    const k = c1.actors.choose(0, 'k', undefined, []);
+    await c1.store.drain();
+    c1.engine.crash();
+    const c2 = await open(crashed);
+    expect(c2.actors.restoredKeys()).toBe(0);
+    await c2.actors.ensure();
+    expect(c2.actors.choose(0, 'k', obj([[k, 1]]), [[k, 1]])).not.toBe(k);
+
+    // Clean stop, then a start that crashes, then another start: the copy served the
+    // first start only (the second finds the mark moved on).
+    const { backing, id } = await cleanlyStopped();
+    const peek = await plainStore(backing);
+    const copy = await peek.getMeta('actor.recent');
+    await peek.close();
+    expect(copy?.length).toBeGreaterThan(0);
+    const s2 = await open(backing);
+    expect(s2.actors.restoredKeys()).toBe(1);
+    await s2.store.drain();
+    // s2 dies without closing; whatever it wrote under `id` may be on peers only. Even
+    // if the copy were still there (its drop lost), the mark has moved on: not taken.
+    s2.engine.crash();
+    const put = await plainStore(backing);
+    await put.putMeta('actor.recent', copy!);
+    await put.close();
+    const s3 = await open(backing);
+    expect(s3.actors.restoredKeys()).toBe(0);
+    await s3.actors.ensure();
+    expect(s3.actors.choose(0, 'k', obj([[id, 1]]), [[id, 1]])).not.toBe(id);
+  });
+
+  it('drops the saved memory unused when told to forget it (a data directory put back from a copy)', async () => {
+    const { backing, id } = await cleanlyStopped();
+    const s2 = new ActorIds(await plainStore(backing), 'n1#ep');
+    await s2.open({ forgetSaved: true });
+    expect(s2.restoredKeys()).toBe(0);
+    await s2.ensure();
+    expect(s2.choose(0, 'k', obj([[id, 1]]), [[id, 1]])).not.toBe(id);
+  });
+
+  it('ignores a saved memory that is damaged, of another format, or of another actor base', async () => {
+    const enc = new TextEncoder();
+    for (const bad of ['{', '{"v":2}', 'null', '[]']) {
+      const { backing } = await cleanlyStopped();
+      // Overwrite what the close saved, keeping the mark it was tagged with.
+      const store = await plainStore(backing);
+      await store.putMeta('actor.recent', enc.encode(bad));
+      await store.close();
+      const s2 = await open(backing);
+      expect(s2.actors.restoredKeys()).toBe(0);
+    }
+    // Another base (the same store under another node id): not ours to take.
+    const other = new ActorIds(await plainStore((await cleanlyStopped()).backing), 'n2#ep');
+    await other.open();
+    expect(other.restoredKeys()).toBe(0);
   });
 
   it('does not mistake another node whose id shares a prefix for its own', async () => {
