@@ -94,7 +94,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     const started = performance.now();
     const r = await runSeed(args.seed, runOpts);
     const wallMs = performance.now() - started;
-    out(`seed ${r.seed}: ${r.ops} ops (${r.stats.writesAcked} writes acknowledged, ${r.stats.readsAnswered} reads answered, ${r.stats.requestsFailed} requests failed), ${r.stats.faults} faults, ${r.stats.crashes} crashes, ` +
+    out(`seed ${r.seed}: ${r.ops} ops (${r.stats.writesAcked} writes acknowledged, ${r.stats.readsAnswered} reads answered, ${r.stats.requestsFailed} requests failed), ${r.stats.faults} faults, ${r.stats.crashes} crashes, ${r.stats.restarts} clean restarts, ` +
       `${r.stats.messagesDelivered} messages (${r.stats.messagesDropped} dropped, ${r.stats.messagesDuplicated} duplicated), ` +
       `${(r.simulatedMs / 1000).toFixed(1)} s simulated in ${(wallMs / 1000).toFixed(2)} s, converged ${r.convergedAfterMs === undefined ? 'never' : `${r.convergedAfterMs} ms after heal`}\n`);
     out(`trace ${r.trace}\n`);

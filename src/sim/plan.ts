@@ -67,6 +67,11 @@ export type FaultPlan =
   /** The node dies (unlanded storage batches lost) and restarts after downMs. `onDelivery`: it dies right after handling its next incoming message. */
   | { readonly at: number; readonly kind: 'crash'; readonly node: number; readonly downMs: number; readonly onDelivery: boolean }
   /**
+   * The node stops cleanly (as on SIGTERM: requests in flight are abandoned, the store
+   * drains and closes, and what it saves at close is saved) and starts again after downMs.
+   */
+  | { readonly at: number; readonly kind: 'restart'; readonly node: number; readonly downMs: number }
+  /**
    * The node dies and loses its disk (a replaced machine); it restarts empty, with a new
    * storage epoch, after downMs. Writes whose only durable copies it held are lost, and
    * the checker stops expecting them; everything else anti-entropy must restore.
@@ -173,7 +178,12 @@ export function planFromSeed(seed: number, options: PlanOptions = {}): Plan {
         const side = shuffled.slice(0, 1 + Math.max(1, Math.floor((nodes - 1) / 2)));
         faults.push({ at, kind: 'partition', shape: 'bridge', pairs: partitionPairs('bridge', nodes, side), durationMs });
       } else if (pick < 50) faults.push({ at, kind: 'oneway', pairs: onewayPairs(nodes, shuffled.slice(0, 1)), durationMs });
-      else if (pick < 72) faults.push({ at, kind: 'crash', node: shuffled[0]!, downMs: durationMs, onDelivery: chance(0.5) });
+      else if (pick < 72) {
+        // A clean restart in 8 of these 22: the draw for onDelivery is made either way, so
+        // that every seed's other faults and operations are those it had before restarts.
+        const onDelivery = chance(0.5);
+        faults.push(pick < 64 ? { at, kind: 'crash', node: shuffled[0]!, downMs: durationMs, onDelivery } : { at, kind: 'restart', node: shuffled[0]!, downMs: durationMs });
+      }
       else if (pick < 77) faults.push({ at, kind: 'wipe', node: shuffled[0]!, downMs: durationMs });
       else if (pick < 92) faults.push({ at, kind: 'pause', node: shuffled[0]!, durationMs: between(50, cfg.simFaultMaxMs) });
       else faults.push({ at, kind: 'skew', node: shuffled[0]!, skewMs: between(-cfg.simSkewMaxMs, cfg.simSkewMaxMs) });

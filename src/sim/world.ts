@@ -35,6 +35,8 @@ interface Slot {
   life: Life | undefined;
   /** Crash right after the next message delivered to this node. */
   crashOnDelivery: { downMs: number } | undefined;
+  /** A clean stop still closing its store: the next start waits for it (it holds the disk). */
+  stopping: Promise<void> | undefined;
 }
 
 export interface WorldStats {
@@ -43,6 +45,8 @@ export interface WorldStats {
   messagesDuplicated: number;
   faults: number;
   crashes: number;
+  /** Clean stops (each followed by a start). */
+  restarts: number;
   opsStarted: number;
   /** Writes (puts, deletes) the client saw acknowledged. */
   writesAcked: number;
@@ -84,6 +88,7 @@ export class World {
     messagesDuplicated: 0,
     faults: 0,
     crashes: 0,
+    restarts: 0,
     opsStarted: 0,
     writesAcked: 0,
     readsAnswered: 0,
@@ -116,6 +121,7 @@ export class World {
       random: root.fork(),
       life: undefined,
       crashOnDelivery: undefined,
+      stopping: undefined,
       wipedDisks: [],
     }));
   }
@@ -247,6 +253,10 @@ export class World {
     const env: Env = { clock: slot.clock, timers, random: slot.random.fork() };
     let life!: Life;
     const starting = (async () => {
+      if (slot.stopping) {
+        await slot.stopping;
+        if (life.dead) return;
+      }
       await store.open();
       if (life.dead) return;
       life.transport = this.network.transport({ self: slot.id, address: addressOf(slot.index), clusterParams: `n=${this.plan.n},q=${this.plan.partitions}`, env: { timers } });
@@ -290,6 +300,38 @@ export class World {
     if (life.transport) void life.transport.close();
     life.engine.crash();
     slot.life = undefined;
+  }
+
+  /**
+   * A clean stop, as on SIGTERM: the node stops, its links close, its store drains and
+   * closes (writing what it saves at close), and it starts again after downMs. Requests
+   * in flight on it count as failed, as after a crash: the checker then owes nothing
+   * they may have done. A node that is not running, or paused, is left alone.
+   */
+  private restartFor(slot: Slot, downMs: number): void {
+    const life = slot.life;
+    if (!life || life.dead || !life.started || life.timers.isPaused) return;
+    this.stats.restarts++;
+    this.record(`restart ${slot.id}`);
+    life.dead = true;
+    slot.life = undefined;
+    const stopping = (async () => {
+      if (life.node) await life.node.stop();
+      if (life.transport) await life.transport.close();
+      await life.store.close();
+    })()
+      .catch((err: unknown) => {
+        if (process.env['SHOAL_SIM_DEBUG']) console.error('clean stop failed', slot.id, err);
+        life.engine.crash();
+      })
+      .finally(() => {
+        life.timers.kill();
+        if (slot.stopping === stopping) slot.stopping = undefined;
+      });
+    slot.stopping = stopping;
+    this.timers.setTimeout(() => {
+      if (!slot.life) this.start(slot);
+    }, downMs);
   }
 
   private crashFor(slot: Slot, downMs: number): void {
@@ -357,6 +399,11 @@ export class World {
         if (!slot?.life) return;
         if (f.onDelivery) slot.crashOnDelivery = { downMs: f.downMs };
         else this.crashFor(slot, f.downMs);
+        return;
+      }
+      case 'restart': {
+        const slot = this.slots[f.node];
+        if (slot) this.restartFor(slot, f.downMs);
         return;
       }
       case 'wipe': {

@@ -30,6 +30,7 @@ export function faultArb(nodes: number, windowMs: number): fc.Arbitrary<FaultPla
       .map(({ at, shape, members, durationMs }): FaultPlan => ({ at, kind: 'partition', shape, pairs: partitionPairs(shape, nodes, members), durationMs })),
     fc.record({ at, members, durationMs: duration }).map(({ at, members, durationMs }): FaultPlan => ({ at, kind: 'oneway', pairs: onewayPairs(nodes, members.slice(0, 1)), durationMs })),
     fc.record({ at, node, downMs: duration, onDelivery: fc.boolean() }).map((f): FaultPlan => ({ kind: 'crash', ...f })),
+    fc.record({ at, node, downMs: duration }).map((f): FaultPlan => ({ kind: 'restart', ...f })),
     fc.record({ at, node, durationMs: duration }).map((f): FaultPlan => ({ kind: 'pause', ...f })),
     fc.record({ at, node, downMs: duration }).map((f): FaultPlan => ({ kind: 'wipe', ...f })),
     fc.record({ at, node, skewMs: fc.integer({ min: -5_000, max: 5_000 }) }).map((f): FaultPlan => ({ kind: 'skew', ...f })),
