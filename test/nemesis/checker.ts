@@ -18,7 +18,7 @@
  *   sent, so a recovered `fail` would be a checker bug; it is counted, not excused.
  * - *availability*: acknowledged / attempted, overall and for each fault and side of it
  *   (the side of the node the client was bound to when it invoked: majority, minority,
- *   killed, paused, or none between faults).
+ *   killed, stopped (SIGTERM), paused, or none between faults).
  */
 
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';

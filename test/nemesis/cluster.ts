@@ -147,6 +147,19 @@ export class NemesisCluster {
     n.paused = false;
   }
 
+  /** Graceful stop of one node (SIGTERM), bounded by graceMs, then SIGKILL. */
+  async stop(i: number, graceMs: number): Promise<void> {
+    const n = this.nodes[i]!;
+    const p = n.proc;
+    if (p === undefined || !this.isRunning(i)) return;
+    this.resume(i);
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(t);
+  }
+
   pause(i: number): void {
     const n = this.nodes[i]!;
     if (!this.isRunning(i) || n.paused) return;
@@ -180,17 +193,6 @@ export class NemesisCluster {
 
   /** Graceful stop (SIGTERM), bounded; whatever is still alive after it is killed. */
   async stopAll(graceMs: number): Promise<void> {
-    for (const n of this.nodes) this.resume(n.index);
-    await Promise.all(
-      this.nodes.map(async (n) => {
-        const p = n.proc;
-        if (p === undefined || !this.isRunning(n.index)) return;
-        const exited = new Promise<void>((r) => p.once('exit', () => r()));
-        p.kill('SIGTERM');
-        const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(t);
-      }),
-    );
+    await Promise.all(this.nodes.map((n) => this.stop(n.index, graceMs)));
   }
 }

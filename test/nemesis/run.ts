@@ -9,8 +9,8 @@ import { checkSet, decodeSibling, type FinalRead, type HistoryOp, type SetCheck 
 import { fetchWithin, NemesisCluster, sleep, waitFor } from './cluster.js';
 import { describeGrudge, grudgeFor, sidesOf, type PartitionShape } from './nft.js';
 
-export type FaultName = PartitionShape | 'kill' | 'pause' | 'clock';
-export const ALL_FAULTS: readonly FaultName[] = ['halves', 'kill', 'isolate', 'pause', 'bridge', 'asymmetric', 'clock'];
+export type FaultName = PartitionShape | 'kill' | 'restart' | 'pause' | 'clock';
+export const ALL_FAULTS: readonly FaultName[] = ['halves', 'kill', 'restart', 'isolate', 'pause', 'bridge', 'asymmetric', 'clock'];
 
 export interface RunOptions {
   root: string;
@@ -252,6 +252,17 @@ async function nemesis(
         await cluster.kill9(victim);
         detail = `kill -9 ${cluster.nodes[victim]!.id}`;
         for (let i = 0; i < count; i++) side.set(i, i === victim ? 'killed' : 'majority');
+        undo = async () => {
+          cluster.spawn(victim, cluster.nodes[victim]!.clockOffsetMs);
+          await cluster.waitHealthy(victim, 30_000);
+        };
+        break;
+      case 'restart':
+        // A clean stop (SIGTERM, as an operator's restart): the node drains and saves what
+        // it keeps across restarts (anti-entropy trees, actor memory), then comes back.
+        await cluster.stop(victim, 15_000);
+        detail = `SIGTERM ${cluster.nodes[victim]!.id}`;
+        for (let i = 0; i < count; i++) side.set(i, i === victim ? 'stopped' : 'majority');
         undo = async () => {
           cluster.spawn(victim, cluster.nodes[victim]!.clockOffsetMs);
           await cluster.waitHealthy(victim, 30_000);
