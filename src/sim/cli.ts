@@ -111,6 +111,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   const failures: SimResult[] = [];
   let ops = 0;
   let faults = 0;
+  let crashes = 0;
+  let restarts = 0;
   let violations = 0;
   let simulatedMs = 0;
   let lastLine = 0;
@@ -118,6 +120,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     const r = await runSeed(args.from + i, runOpts);
     ops += r.ops;
     faults += r.stats.faults;
+    crashes += r.stats.crashes;
+    restarts += r.stats.restarts;
     violations += r.violationCount;
     simulatedMs += r.simulatedMs;
     if (r.violationCount > 0) {
@@ -135,7 +139,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   if (tty) err('\n');
   const wallS = (performance.now() - started) / 1000;
   out(
-    `seeds ${args.seeds} (from ${args.from}), operations ${ops}, faults injected ${faults}, violations ${violations} in ${failures.length} seed(s); ` +
+    `seeds ${args.seeds} (from ${args.from}), operations ${ops}, faults injected ${faults} (${crashes} crashes, ${restarts} clean restarts), violations ${violations} in ${failures.length} seed(s); ` +
       `${wallS.toFixed(1)} s wall, ${((args.seeds / wallS) * 60).toFixed(0)} seeds/min, ${(ops / wallS).toFixed(0)} simulated ops per wall second, ` +
       `${(simulatedMs / 1000).toFixed(0)} s simulated (${(simulatedMs / 1000 / wallS).toFixed(0)}x real time)\n`,
   );

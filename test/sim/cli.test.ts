@@ -26,7 +26,7 @@ describe('npm run sim', () => {
   it('sweeps seeds and prints the summary', async () => {
     const r = await run(['--seeds', '2', '--from', '5', '--ops', '20', '--no-faults', '--quiet']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/seeds 2 \(from 5\), operations \d+, faults injected 0, violations 0 in 0 seed\(s\)/);
+    expect(r.out).toMatch(/seeds 2 \(from 5\), operations \d+, faults injected 0 \(0 crashes, 0 clean restarts\), violations 0 in 0 seed\(s\)/);
     expect(r.out).toMatch(/seeds\/min/);
   }, 60_000);
 
