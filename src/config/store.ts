@@ -221,6 +221,13 @@ export const storeValueLogCollectChunkBytes = 128 * 1024;
 export const storeValueLogKeydirEntriesMax = 200_000;
 
 /**
+ * Engine entries the keydir's fill after a start reads per step, under the value log's
+ * write lock (src/store/vlog.ts): a write waits for at most one step, about a millisecond
+ * for 1,000 pointers, and 100,000 keys take 100 steps between the node's other work.
+ */
+export const storeValueLogKeydirWarmChunkEntries = 1_000;
+
+/**
  * Largest write buffer the value log keeps between batches, bytes; a batch with more
  * (large values) gets a bigger one that is dropped after it.
  */

@@ -156,6 +156,7 @@ export interface StoreStats {
   /** Value-log pointers held in memory, and reads that used one (src/store/vlog.ts, the keydir). */
   valueLogKeydirEntries: number;
   valueLogKeydirHits: number;
+  valueLogKeydirWarmed: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -729,6 +730,7 @@ export class ObjectStore {
       valueLogCollectFailures: vlog?.collectFailures ?? 0,
       valueLogKeydirEntries: vlog?.keydirEntries ?? 0,
       valueLogKeydirHits: vlog?.keydirHits ?? 0,
+      valueLogKeydirWarmed: vlog?.keydirWarmed ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

@@ -7,6 +7,7 @@ import {
   storeValueLogCollectFloorBytes,
   storeValueLogCollectGarbageRatio,
   storeValueLogKeydirEntriesMax,
+  storeValueLogKeydirWarmChunkEntries,
   storeValueLogMinBytes,
   storeValueLogSegmentBytes,
   storeValueLogWriteBufferBytes,
@@ -73,6 +74,14 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * stale pointer). At most `keydirEntries` (storeValueLogKeydirEntriesMax); past that the
  * oldest entries are dropped and those keys are read through the engine.
  *
+ * After a start the keydir is filled from the engine's pointers in the background, a chunk
+ * at a time (`storeValueLogKeydirWarmChunkEntries`) under the write lock, each chunk read
+ * by a new iterator (iterators read a snapshot), so no write can land between a chunk's
+ * read and its entries, and an entry a write has set is never replaced. Without it a
+ * restarted node read every key it had not yet written through LevelDB: in one profile
+ * after a restart, `getSync` was 10% of the main thread for the first 15 s of puts
+ * (docs/performance.md, eleventh pass).
+ *
  * Every segment stays open (reads are one pread on a known descriptor): one file
  * descriptor per 32 MiB of log, so ~100 for a node with 1 GiB of live large objects at
  * the collection threshold, on top of LevelDB's 64 (storeOpenFilesMax).
@@ -81,6 +90,9 @@ export const FORMAT_POINTER = 0x03;
 export const POINTER_BYTES = 13;
 const RECORD_HEADER_BYTES = 12;
 const SEGMENT_NAME = /^(\d{8})\.vlog$/;
+/** The object namespace, whose keys alone may hold pointers. */
+const OBJECTS_FROM = Uint8Array.of(NS_OBJECT);
+const OBJECTS_TO = Uint8Array.of(NS_OBJECT + 1);
 
 /** The file operations the value log needs (node:fs by default; tests wrap them). */
 export interface ValueLogFiles {
@@ -131,7 +143,9 @@ export interface ValueLogOptions {
   readonly files?: ValueLogFiles;
   /** Most pointers kept in memory (storeValueLogKeydirEntriesMax; 0 turns the keydir off). */
   readonly keydirEntries?: number;
-  /** Runs a step of collection later (default setImmediate): collection never runs inside a caller's call. */
+  /** Entries the keydir's fill after a start reads per step (storeValueLogKeydirWarmChunkEntries). */
+  readonly keydirWarmChunkEntries?: number;
+  /** Runs a step of collection or of the keydir's fill later (default setImmediate): neither runs inside a caller's call. */
   readonly defer?: (fn: () => void) => void;
 }
 
@@ -152,6 +166,8 @@ export interface ValueLogStats {
   readonly keydirEntries: number;
   /** Pointer lookups (reads and collection's checks) answered from the keydir, without the engine. */
   readonly keydirHits: number;
+  /** Engine entries the keydir's fill after a start has read. */
+  readonly keydirWarmed: number;
 }
 
 interface Segment {
@@ -221,6 +237,7 @@ export class ValueLogEngine implements Engine {
   /** Engine writes and collection's check-and-move run one at a time, in call order. */
   private lock: Promise<unknown> = Promise.resolve();
   private collecting: Promise<void> | undefined;
+  private warming: Promise<void> | undefined;
   private closing = false;
   private opened = false;
   private epoch = 0;
@@ -228,10 +245,11 @@ export class ValueLogEngine implements Engine {
   private readonly readers = new Map<number, number>();
   private retired: Segment[] = [];
   private buf: Buffer;
-  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0 };
+  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0 };
   /** Object key (latin1) -> its pointer (latin1), for keys whose engine value is that pointer. */
   private readonly keydir = new Map<string, string>();
   private readonly keydirMax: number;
+  private readonly warmChunk: number;
 
   constructor(inner: Engine, options: ValueLogOptions) {
     this.inner = inner;
@@ -243,6 +261,7 @@ export class ValueLogEngine implements Engine {
     this.collectChunkBytes = options.collectChunkBytes ?? storeValueLogCollectChunkBytes;
     this.files = options.files ?? nodeValueLogFiles;
     this.keydirMax = options.keydirEntries ?? storeValueLogKeydirEntriesMax;
+    this.warmChunk = Math.max(1, options.keydirWarmChunkEntries ?? storeValueLogKeydirWarmChunkEntries);
     this.later = options.defer ?? ((fn) => void setImmediate(fn));
     // The store gathers a turn's operations for one call, as it does for the engine below.
     this.defer = (inner as { defer?: (fn: () => void) => void }).defer;
@@ -301,12 +320,57 @@ export class ValueLogEngine implements Engine {
     }
     this.closing = false;
     this.opened = true;
+    if (this.keydirMax > 0 && this.total > 0) this.warming = this.warmKeydir();
+  }
+
+  /** Resolves once the keydir's fill after the start has ended (or there was none). */
+  whenWarm(): Promise<void> {
+    return this.warming ?? Promise.resolve();
+  }
+
+  /**
+   * The keydir's fill after a start (see the file comment): a chunk per step, each step
+   * after the node's other work (`later`), until the keydir is full, the pointers are
+   * all read, or it has read twice the keydir's size in entries (a store of mostly small,
+   * inline objects would otherwise be read whole at every start for few pointers).
+   */
+  private async warmKeydir(): Promise<void> {
+    let after: Uint8Array | undefined;
+    let read = 0;
+    try {
+      while (read < 2 * this.keydirMax) {
+        await new Promise<void>((resolve) => this.later(resolve));
+        if (this.closing || !this.opened) return;
+        const step = await this.exclusive(async () => {
+          let last: Uint8Array | undefined;
+          let n = 0;
+          const range = { ...(after === undefined ? { gte: OBJECTS_FROM } : { gt: after }), lt: OBJECTS_TO, limit: this.warmChunk };
+          for await (const [k, v] of this.inner.iterate(range)) {
+            last = k;
+            n++;
+            if (pointerOf(k, v) === undefined) continue;
+            const key = latin1(k);
+            // A key already here was written since the start: its entry is the engine's value.
+            if (!this.keydir.has(key)) this.keydir.set(key, latin1(v));
+            if (this.keydir.size >= this.keydirMax) break;
+          }
+          return { last, n };
+        });
+        read += step.n;
+        this.counters.keydirWarmed += step.n;
+        if (step.n < this.warmChunk || step.last === undefined || this.keydir.size >= this.keydirMax) return;
+        after = step.last;
+      }
+    } catch {
+      // A failed read ends the fill; reads of the rest go through the engine, as before it.
+    }
   }
 
   async close(): Promise<void> {
     if (!this.opened) return;
     this.closing = true;
     await this.collecting;
+    await this.warming;
     await this.lock.catch(() => undefined);
     await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }]).catch(() => undefined);
     this.opened = false;

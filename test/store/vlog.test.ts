@@ -247,13 +247,60 @@ describe('ValueLogEngine', () => {
     expect(await vlog.get(key(0))).toBeUndefined();
     expect(vlog.valueLogStats.keydirEntries).toBe(2);
     await vlog.close();
-    // A reopened log starts with an empty keydir and reads through the engine.
+    // A reopened log fills its keydir from the engine's pointers after the start, and
+    // then reads without the engine again.
     await vlog.open();
-    expect(vlog.valueLogStats.keydirEntries).toBe(0);
+    await vlog.whenWarm();
+    expect(vlog.valueLogStats.keydirEntries).toBe(2);
     engineReads = 0;
-    expect((await vlog.get(key(5)))![10]).toBe(5);
-    expect(engineReads).toBe(1);
+    expect((await vlog.getMany([key(4), key(5)])).map((v) => v![10])).toEqual([4, 5]);
+    expect(engineReads).toBe(0);
     await vlog.close();
+  });
+
+  it('the keydir filled after a start never replaces a pointer written meanwhile, and stops when full', async () => {
+    const loc = await location();
+    const first = await openAt(loc);
+    await first.vlog.batch(Array.from({ length: 10 }, (_, i): EngineOp => ({ type: 'put', key: key(i), value: value(300, i) })));
+    await first.vlog.close();
+    // Reopen with the fill's steps under the test's control, two entries a step.
+    const steps: Array<() => void> = [];
+    const level = new LevelEngine({ engine: 'classic-level', location: loc, syncReads: true });
+    const vlog = new ValueLogEngine(level, { dir: join(loc, 'vlog'), minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, keydirWarmChunkEntries: 2, defer: (fn) => steps.push(fn) });
+    await vlog.open();
+    const step = async (): Promise<void> => {
+      const fn = steps.shift();
+      expect(fn).toBeDefined();
+      fn!();
+      // Let the step's read and its entries finish.
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    await step();
+    expect(vlog.valueLogStats.keydirEntries).toBe(2);
+    // Writes land between steps: to a key the fill has passed, to keys it has not reached
+    // yet (one overwritten, one deleted), and to a new key.
+    const order = Array.from({ length: 10 }, (_, i) => key(i)).sort(Buffer.compare);
+    const [passed, ahead1, ahead2] = [order[0]!, order[6]!, order[8]!];
+    await vlog.batch([
+      { type: 'put', key: passed, value: value(300, 50) },
+      { type: 'put', key: ahead1, value: value(300, 60) },
+      { type: 'del', key: ahead2 },
+    ]);
+    while (steps.length > 0) await step();
+    await vlog.whenWarm();
+    expect(vlog.valueLogStats.keydirEntries).toBe(9);
+    const got = await vlog.getMany(order);
+    const written = new Map(Array.from({ length: 10 }, (_, i) => [Buffer.from(key(i)).toString('hex'), i]));
+    written.set(Buffer.from(passed).toString('hex'), 50);
+    written.set(Buffer.from(ahead1).toString('hex'), 60);
+    const want = order.map((k) => (k === ahead2 ? undefined : written.get(Buffer.from(k).toString('hex'))));
+    expect(got.map((v) => v?.[10])).toEqual(want);
+    await vlog.close();
+    // A keydir of 4 entries stops the fill at 4.
+    const small = await openAt(loc, { keydirEntries: 4 });
+    await small.vlog.whenWarm();
+    expect(small.vlog.valueLogStats.keydirEntries).toBe(4);
+    await small.vlog.close();
   });
 
   it('a batch the engine refuses leaves the keydir as the engine is', async () => {
