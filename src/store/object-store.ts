@@ -294,6 +294,8 @@ export class ObjectStore {
   private readonly cache: Lru<DVVSet | null>;
   private readonly sync: boolean;
   private readonly closeHooks: Array<() => ReadonlyArray<readonly [string, Uint8Array]>> = [];
+  /** An engine batch failed in this process: close hooks are not run (see onClose). */
+  private batchFailed = false;
   private readonly random: Random;
   private readonly clock: Clock;
   private readonly hintsMax: number;
@@ -392,6 +394,7 @@ export class ObjectStore {
     if (wasOpen) {
       await this.drain();
       const entries: EngineOp[] = [];
+      if (this.batchFailed) this.closeHooks.length = 0;
       for (const produce of this.closeHooks) {
         try {
           for (const [name, value] of produce()) entries.push({ type: 'put', key: metaKey(name), value });
@@ -705,7 +708,9 @@ export class ObjectStore {
    * before the engine closes, and its entries written in one synced batch. Nothing can be
    * queued by then (every call refuses CLOSED), so what `produce` describes is final: for
    * state that is only right for the store exactly as it is left (src/node/actors.ts).
-   * A crash never calls it.
+   * A crash never calls it, and neither does a close after any engine write of this
+   * process failed: the callers' reactions to that failure (a dot that left without its
+   * local copy, whose key must be forgotten) may still be on their way.
    */
   onClose(produce: () => ReadonlyArray<readonly [name: string, value: Uint8Array]>): void {
     this.closeHooks.push(produce);
@@ -1044,7 +1049,6 @@ export class ObjectStore {
         case 'meta': {
           p.writes.push({ type: 'put', key: op.mkey, value: op.value });
           if (op.sync) p.sync = true;
-
           p.done.push(op);
           p.results.push(undefined);
           break;
@@ -1126,6 +1130,7 @@ export class ObjectStore {
         try {
           await this.engine.batch(p.writes, { sync: this.sync || p.sync });
         } catch (err) {
+          this.batchFailed = true;
           this.settle(p, err);
           return err;
         }

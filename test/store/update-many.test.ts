@@ -213,6 +213,23 @@ describe('ObjectStore.updateMany', () => {
     expect(last.sync).toBe(true);
     expect(last.ops.map((o) => new TextDecoder().decode(o.key.subarray(1)))).toEqual(['saved']);
   });
+
+  it('runs no close hook once an engine write of this process has failed', async () => {
+    const { store, engine } = await openStore();
+    let ran = false;
+    store.onClose(() => {
+      ran = true;
+      return [['saved', new Uint8Array([7])]];
+    });
+    engine.failBatch = new Error('disk gone');
+    const r = await store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }]);
+    expect(r[0] !== undefined && 'error' in r[0]).toBe(true);
+    engine.failBatch = undefined;
+    const before = engine.batches.length;
+    await store.close();
+    expect(ran).toBe(false);
+    expect(engine.batches.length).toBe(before);
+  });
 });
 
 /**
