@@ -238,6 +238,8 @@ export class ValueLogEngine implements Engine {
   private lock: Promise<unknown> = Promise.resolve();
   private collecting: Promise<void> | undefined;
   private warming: Promise<void> | undefined;
+  /** Bumped at every close: a fill step left over from before it stops (close does not wait for it). */
+  private generation = 0;
   private closing = false;
   private opened = false;
   private epoch = 0;
@@ -335,13 +337,16 @@ export class ValueLogEngine implements Engine {
    * inline objects would otherwise be read whole at every start for few pointers).
    */
   private async warmKeydir(): Promise<void> {
+    const generation = this.generation;
+    const stopped = (): boolean => this.closing || !this.opened || this.generation !== generation;
     let after: Uint8Array | undefined;
     let read = 0;
     try {
       while (read < 2 * this.keydirMax) {
         await new Promise<void>((resolve) => this.later(resolve));
-        if (this.closing || !this.opened) return;
+        if (stopped()) return;
         const step = await this.exclusive(async () => {
+          if (stopped()) return { last: undefined, n: 0 };
           let last: Uint8Array | undefined;
           let n = 0;
           const range = { ...(after === undefined ? { gte: OBJECTS_FROM } : { gt: after }), lt: OBJECTS_TO, limit: this.warmChunk };
@@ -369,8 +374,8 @@ export class ValueLogEngine implements Engine {
   async close(): Promise<void> {
     if (!this.opened) return;
     this.closing = true;
+    this.generation++;
     await this.collecting;
-    await this.warming;
     await this.lock.catch(() => undefined);
     await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }]).catch(() => undefined);
     this.opened = false;
