@@ -95,12 +95,12 @@ export class Cluster {
     await Promise.all(this.nodes.slice(0, count).map((_, i) => this.waitHealthy(i)));
   }
 
-  spawn(i: number, extra: string[] = []): void {
+  spawn(i: number, extra: string[] = [], env: Record<string, string> = {}): void {
     const n = this.nodes[i]!;
     const proc = spawn(process.execPath, [...(this.options.nodeArgs ?? []), SHOAL, ...n.args, ...extra], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SHOAL_LOG_LEVEL: 'info', ...this.options.env },
+      env: { ...process.env, SHOAL_LOG_LEVEL: 'info', ...this.options.env, ...env },
     });
     n.proc = proc;
     const keep = (chunk: Buffer) => {

@@ -42,33 +42,48 @@ describe('restart of every node on the same data', () => {
     }
   }, 90_000);
 
-  it('adds no clock entry to a key written again after a clean restart (the actor memory is carried over)', async () => {
+  /** Clock entries of a write's answer context. */
+  const entries = (r: Response): number => {
+    expect(r.status).toBe(204);
+    return decodeContext(r.headers.get('x-shoal-context')!).length;
+  };
+
+  /**
+   * Writes 30 keys with their contexts through node i % 3, restarts every node cleanly
+   * (with `env`), writes them again through the same nodes with the contexts the first
+   * writes answered, and returns both writes' clock sizes.
+   */
+  async function writeRestartWrite(tag: string, env: Record<string, string>): Promise<{ before: number[]; after: number[] }> {
     const some = keys.slice(0, 30);
-    const entries = async (r: Response): Promise<number> => {
-      expect(r.status).toBe(204);
-      return decodeContext(r.headers.get('x-shoal-context')!).length;
-    };
     const tokens: string[] = [];
     const before: number[] = [];
     for (const [i, k] of some.entries()) {
       const read = await get(cluster.url(i % 3), k, { query: 'r=all' });
       expect(read.status).toBe(200);
-      const w = await put(cluster.url(i % 3), k, `again-${i}`, { context: read.headers.get('x-shoal-context')!, query: 'w=all' });
-      before.push(await entries(w.clone()));
+      const w = await put(cluster.url(i % 3), k, `${tag}-before-${i}`, { context: read.headers.get('x-shoal-context')!, query: 'w=all' });
+      before.push(entries(w));
       tokens.push(w.headers.get('x-shoal-context')!);
     }
     await Promise.all([0, 1, 2].map((i) => cluster.kill(i, 'SIGTERM')));
-    for (const i of [0, 1, 2]) cluster.spawn(i);
+    for (const i of [0, 1, 2]) cluster.spawn(i, [], env);
     for (const i of [0, 1, 2]) await cluster.waitHealthy(i);
     const after: number[] = [];
-    for (const [i, k] of some.entries()) {
-      after.push(await entries(await put(cluster.url(i % 3), k, `after-${i}`, { context: tokens[i]!, query: 'w=all' })));
-    }
-    // Before the memory was saved, each of these writes took a fresh actor: one entry more.
-    expect(after).toEqual(before);
+    for (const [i, k] of some.entries()) after.push(entries(await put(cluster.url(i % 3), k, `${tag}-after-${i}`, { context: tokens[i]!, query: 'w=all' })));
     for (const [i, k] of some.entries()) {
       const r = await get(cluster.url((i + 1) % 3), k, { query: 'r=all' });
-      expect(await r.text()).toBe(`after-${i}`);
+      expect(await r.text()).toBe(`${tag}-after-${i}`);
     }
+    return { before, after };
+  }
+
+  it('adds no clock entry to a key written again after a clean restart (the actor memory is carried over)', async () => {
+    const { before, after } = await writeRestartWrite('kept', {});
+    // Before the memory was saved, each of these writes took a fresh actor: one entry more.
+    expect(after).toEqual(before);
+  }, 90_000);
+
+  it('with SHOAL_FORGET_ACTORS=1 a start drops the saved memory: the next write of each key takes a fresh actor', async () => {
+    const { before, after } = await writeRestartWrite('forgot', { SHOAL_FORGET_ACTORS: '1' });
+    expect(after).toEqual(before.map((n) => n + 1));
   }, 90_000);
 });
