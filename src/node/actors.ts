@@ -115,7 +115,7 @@ export class ActorIds {
       void this.store.putMeta(SAVED, new Uint8Array(0)).catch(() => undefined);
     }
     await this.reserve();
-    this.store.onClose(() => [[SAVED, this.save()]]);
+    this.store.onClose(SAVED, () => this.save());
   }
 
   /** Keys whose memory the last start took over from the clean stop before it. */

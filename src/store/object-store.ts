@@ -293,7 +293,8 @@ interface Writing {
 export class ObjectStore {
   private readonly cache: Lru<DVVSet | null>;
   private readonly sync: boolean;
-  private readonly closeHooks: Array<() => ReadonlyArray<readonly [string, Uint8Array]>> = [];
+  /** Metadata name -> what to write under it at a clean close (one per name: the newest registration). */
+  private readonly closeHooks = new Map<string, () => Uint8Array>();
   /** An engine batch failed in this process: close hooks are not run (see onClose). */
   private batchFailed = false;
   private readonly random: Random;
@@ -394,10 +395,10 @@ export class ObjectStore {
     if (wasOpen) {
       await this.drain();
       const entries: EngineOp[] = [];
-      if (this.batchFailed) this.closeHooks.length = 0;
-      for (const produce of this.closeHooks) {
+      if (this.batchFailed) this.closeHooks.clear();
+      for (const [name, produce] of this.closeHooks) {
         try {
-          for (const [name, value] of produce()) entries.push({ type: 'put', key: metaKey(name), value });
+          entries.push({ type: 'put', key: metaKey(name), value: produce() });
         } catch {
           // A hook that fails saves nothing: its state is simply not carried over.
         }
@@ -705,15 +706,19 @@ export class ObjectStore {
 
   /**
    * Has `produce` called at a clean close, after the last queued write has landed and
-   * before the engine closes, and its entries written in one synced batch. Nothing can be
+   * before the engine closes, and what it returns written under the metadata `name`; all
+   * hooks' entries go in one synced batch. Nothing can be
    * queued by then (every call refuses CLOSED), so what `produce` describes is final: for
    * state that is only right for the store exactly as it is left (src/node/actors.ts).
    * A crash never calls it, and neither does a close after any engine write of this
    * process failed: the callers' reactions to that failure (a dot that left without its
    * local copy, whose key must be forgotten) may still be on their way.
    */
-  onClose(produce: () => ReadonlyArray<readonly [name: string, value: Uint8Array]>): void {
-    this.closeHooks.push(produce);
+  onClose(name: string, produce: () => Uint8Array): void {
+    // By name, the last registration winning: a state has one owner, and the map is
+    // bounded by the names the code uses (one today, src/node/actors.ts), however often
+    // an owner is made anew on the same store.
+    this.closeHooks.set(name, produce);
   }
 
   stats(): StoreStats {

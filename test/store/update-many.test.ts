@@ -196,11 +196,13 @@ describe('ObjectStore.updateMany', () => {
   it('writes what its close hooks produce after the last queued write, in one synced batch; a failing hook saves nothing', async () => {
     const { store, engine } = await openStore();
     const order: string[] = [];
-    store.onClose(() => {
+    store.onClose('replaced', () => new Uint8Array([1]));
+    store.onClose('replaced', () => new Uint8Array([2]));
+    store.onClose('saved', () => {
       order.push('hook');
-      return [['saved', new Uint8Array([7])]];
+      return new Uint8Array([7]);
     });
-    store.onClose(() => {
+    store.onClose('broken', () => {
       throw new Error('broken hook');
     });
     const pending = store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }]).then(() => order.push('write'));
@@ -211,15 +213,19 @@ describe('ObjectStore.updateMany', () => {
     const last = engine.batches.at(-1)!;
     expect(engine.batches.length).toBe(before + 2);
     expect(last.sync).toBe(true);
-    expect(last.ops.map((o) => new TextDecoder().decode(o.key.subarray(1)))).toEqual(['saved']);
+    // One entry per name, the last registration's: 'replaced' once, with 2.
+    expect(last.ops.map((o) => [new TextDecoder().decode(o.key.subarray(1)), o.type === 'put' ? [...o.value] : []])).toEqual([
+      ['replaced', [2]],
+      ['saved', [7]],
+    ]);
   });
 
   it('runs no close hook once an engine write of this process has failed', async () => {
     const { store, engine } = await openStore();
     let ran = false;
-    store.onClose(() => {
+    store.onClose('saved', () => {
       ran = true;
-      return [['saved', new Uint8Array([7])]];
+      return new Uint8Array([7]);
     });
     engine.failBatch = new Error('disk gone');
     const r = await store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }]);
