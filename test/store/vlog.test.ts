@@ -467,11 +467,15 @@ describe('ValueLogEngine', () => {
       ...nodeValueLogFiles,
       sync: (fd) => {
         log.push('sync');
-        nodeValueLogFiles.sync(fd);
+        return nodeValueLogFiles.sync(fd);
+      },
+      syncDir: (dir) => {
+        log.push('syncdir');
+        return nodeValueLogFiles.syncDir(dir);
       },
       unlink: (path) => {
         log.push('unlink');
-        nodeValueLogFiles.unlink(path);
+        return nodeValueLogFiles.unlink(path);
       },
     };
     const loc = await location();
@@ -485,7 +489,9 @@ describe('ValueLogEngine', () => {
     const vlog = new ValueLogEngine(spied, { dir: join(loc, 'vlog'), minBytes: 100, segmentBytes: 1000, collectFloorBytes: Number.MAX_SAFE_INTEGER, files });
     await vlog.open();
     await vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }], { sync: true });
-    expect(log).toEqual(['sync', 'engine-sync-batch']);
+    // The head made at open has a name that is not durable yet: the directory is synced
+    // with the segment, before the engine's synced write can point into it.
+    expect(log).toEqual(['sync', 'syncdir', 'engine-sync-batch']);
     log.length = 0;
     await vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
     expect(log).toEqual(['engine-batch']);
@@ -506,8 +512,45 @@ describe('ValueLogEngine', () => {
     // synced and a synced engine write, and only then the old file deleted.
     // Every deletion comes right after a synced engine write, and the first one after the
     // head (and every segment written since the last sync) was synced.
-    expect(log.join(',')).toMatch(/^engine-batch,(sync,)+engine-sync-batch,unlink(,(engine-batch,)*(sync,)*engine-sync-batch,unlink)*$/);
+    // The head's name (a new segment) is synced with the segments, and the directory again
+    // after the deletion.
+    expect(log.join(',')).toMatch(/^engine-batch,(sync,)+syncdir,engine-sync-batch,unlink,syncdir(,(engine-batch,)*(sync,)*(syncdir,)?engine-sync-batch,unlink,syncdir)*$/);
     expect((await vlog.get(key(2)))![10]).toBe(2);
+    await vlog.close();
+  });
+
+  it("collection's syncs hold neither the write lock nor the event loop: writes land while they are under way", async () => {
+    // A segment sync that finishes only when the test says so.
+    let held = false;
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    let syncing: () => void = () => {};
+    const syncStarted = new Promise<void>((r) => (syncing = r));
+    const files: ValueLogFiles = {
+      ...nodeValueLogFiles,
+      sync: async (fd) => {
+        if (held) {
+          syncing();
+          await released;
+        }
+        return nodeValueLogFiles.sync(fd);
+      },
+    };
+    const loc = await location();
+    const vlog = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100, segmentBytes: 1000, collectFloorBytes: Number.MAX_SAFE_INTEGER, files });
+    await vlog.open();
+    for (let i = 1; i <= 6; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    held = true;
+    const collecting = vlog.collectAll();
+    await syncStarted;
+    // The collection waits for its sync; a write and a read go through meanwhile.
+    await vlog.batch([{ type: 'put', key: key(1), value: value(300, 77) }]);
+    expect((await vlog.get(key(1)))![10]).toBe(77);
+    expect(vlog.valueLogStats.collections).toBe(0);
+    release();
+    expect(await collecting).toBeGreaterThan(0);
+    for (let i = 2; i <= 6; i++) expect((await vlog.get(key(i)))![10]).toBe(i);
+    expect((await vlog.get(key(1)))![10]).toBe(77);
     await vlog.close();
   });
 
