@@ -614,7 +614,14 @@ export class ValueLogEngine implements Engine {
    */
   private async syncSegments(): Promise<void> {
     const work: Array<Promise<void>> = [...this.syncing];
-    for (const seg of this.unsynced) work.push(this.track(this.files.sync(seg.fd).catch((err: unknown) => Promise.reject(storageError('sync', seg.path, err)))));
+    for (const seg of this.unsynced) {
+      const synced = this.files.sync(seg.fd).catch((err: unknown) => {
+        // Still not known to be on disk: the next sync tries it again.
+        this.unsynced.add(seg);
+        return Promise.reject(storageError('sync', seg.path, err));
+      });
+      work.push(this.track(synced));
+    }
     this.unsynced.clear();
     if (this.dirUnsynced) {
       this.dirUnsynced = false;
@@ -856,7 +863,10 @@ export class ValueLogEngine implements Engine {
     // names of new segments), then the engine's log (a synced write flushes every write
     // before it; the moves' pointers have landed). Neither holds the write lock nor the
     // event loop: synced on the event loop, each collection stopped the node for 7-46 ms
-    // per segment written since the last one (docs/performance.md, twelfth pass).
+    // per segment written since the last one (docs/performance.md, twelfth pass). A store
+    // write landing meanwhile may have its pointer made durable by that engine write
+    // before its record is: without `sync` that was never promised (see Ordering), and
+    // with `sync` the write synced its own segments first.
     await this.syncSegments();
     await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(garbageAfter()) }], { sync: true });
     try {

@@ -519,6 +519,33 @@ describe('ValueLogEngine', () => {
     await vlog.close();
   });
 
+  it('a segment whose sync failed is synced again by the next synced batch', async () => {
+    let fail = false;
+    const synced: number[] = [];
+    const files: ValueLogFiles = {
+      ...nodeValueLogFiles,
+      sync: async (fd) => {
+        if (fail) {
+          fail = false;
+          throw new Error('EIO (test)');
+        }
+        synced.push(fd);
+        return nodeValueLogFiles.sync(fd);
+      },
+    };
+    const loc = await location();
+    const vlog = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, files });
+    await vlog.open();
+    fail = true;
+    const err = await rejection(vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }], { sync: true }));
+    expect(err.code).toBe('STORAGE');
+    expect(synced).toEqual([]);
+    // Nothing new for the log in this one: only the segment left unsynced is synced.
+    await vlog.batch([{ type: 'put', key: metaKey('mark'), value: new Uint8Array([1]) }], { sync: true });
+    expect(synced.length).toBe(1);
+    await vlog.close();
+  });
+
   it("collection's syncs hold neither the write lock nor the event loop: writes land while they are under way", async () => {
     // A segment sync that finishes only when the test says so.
     let held = false;
