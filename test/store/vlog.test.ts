@@ -519,6 +519,39 @@ describe('ValueLogEngine', () => {
     await vlog.close();
   });
 
+  it('a close between two chunks of a collection stops it, keeps its segment, and collectAll returns', async () => {
+    // Collection's steps between chunks run only when the test runs them. (Before the fix,
+    // collectAll found the stopped collection's segment again and again without yielding:
+    // this test then hangs rather than fails.)
+    const deferred: Array<() => void> = [];
+    const loc = await location();
+    const vlog = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), {
+      dir: join(loc, 'vlog'),
+      minBytes: 100,
+      segmentBytes: 2000,
+      collectChunkBytes: 700,
+      collectFloorBytes: Number.MAX_SAFE_INTEGER,
+      defer: (fn) => void deferred.push(fn),
+    });
+    await vlog.open();
+    for (let i = 1; i <= 8; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    const before = await segmentFiles(join(loc, 'vlog'));
+    let settled: number | undefined;
+    const collecting = vlog.collectAll().then((n) => (settled = n));
+    // The first chunk is moved, then collection waits for its next step.
+    for (let i = 0; i < 100 && deferred.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(deferred.length).toBe(1);
+    const closing = vlog.close();
+    for (let i = 0; i < 100 && settled === undefined; i++) {
+      for (const fn of deferred.splice(0)) fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(settled).toBe(0);
+    await collecting;
+    await closing;
+    expect(await segmentFiles(join(loc, 'vlog'))).toEqual(before);
+  });
+
   it('a segment whose sync failed is synced again by the next synced batch', async () => {
     let fail = false;
     const synced: number[] = [];
