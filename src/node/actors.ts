@@ -171,8 +171,10 @@ export class ActorIds {
       const limit = Math.max(this.limit, this.next) + cfg.actorSeqBlock;
       // Synced whatever --sync says: a mark lost in a machine crash would hand out ids
       // again that peers may already hold dots of (and would let a saved memory be
-      // taken twice).
-      await this.store.putMeta(META, enc.encode(String(limit)), { sync: true });
+      // taken twice). The engine's log alone: the mark vouches for no object written
+      // before it, and syncing the value log's recent segments too held the store's
+      // queue for tens of milliseconds once per block of ids.
+      await this.store.putMeta(META, enc.encode(String(limit)), { sync: true, logOnly: true });
       this.limit = limit;
     })().finally(() => {
       this.reserving = undefined;

@@ -27,8 +27,19 @@ export interface EngineRange {
 }
 
 export interface BatchOptions {
-  /** fsync the write-ahead log before the promise resolves (`--sync`). */
+  /**
+   * fsync before the promise resolves (`--sync`): the batch and everything written before
+   * it are on disk, the records a value log keeps outside the engine's log included.
+   */
   readonly sync?: boolean;
+  /**
+   * With `sync`: only the engine's own log is fsynced, not the records a value log keeps
+   * outside it. For a small record that must outlive a machine crash but vouches for no
+   * object written before it (the actor sequence's mark): syncing every segment written
+   * since the last sync would hold the store's queue for tens of milliseconds, where the
+   * engine's log of pointers takes one short fsync. Engines without a value log ignore it.
+   */
+  readonly logOnly?: boolean;
 }
 
 export type EngineName = 'memory' | 'classic-level' | 'rocksdb';

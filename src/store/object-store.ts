@@ -14,7 +14,7 @@ import { RealClock, RealRandom } from '../env/index.js';
 import type { Clock, Random } from '../env/index.js';
 import type { DVVSet } from '../vclock/types.js';
 import { decodeHint, decodeObject, encodeHint, encodeObject, encodeObjectInto, objectSize, plainBytes } from './codec.js';
-import type { Engine, EngineOp } from './engine.js';
+import type { BatchOptions, Engine, EngineOp } from './engine.js';
 import {
   checkPartition,
   hintId,
@@ -202,6 +202,15 @@ function settledByCall(): void {
 export const REMOVE: unique symbol = Symbol('shoal.store.remove');
 export type UpdateFn = (current: DVVSet | undefined) => DVVSet | undefined | typeof REMOVE;
 
+/**
+ * A meta write's own sync, whatever `--sync` says: 'all' syncs its batch and everything
+ * before it (the value log's segments too); 'log' only the engine's log (BatchOptions.logOnly).
+ */
+type MetaSync = 'none' | 'log' | 'all';
+const NO_SYNC: BatchOptions = {};
+const SYNC_ALL: BatchOptions = { sync: true };
+const SYNC_LOG: BatchOptions = { sync: true, logOnly: true };
+
 type Op =
   | ({
       kind: 'update';
@@ -221,7 +230,7 @@ type Op =
   | ({ kind: 'remove'; partition: number; key: string; ck: string; okey: Uint8Array } & Settle<void>)
   | ({ kind: 'hint'; target: string; partition: number; key: string; ts: number } & Settle<void>)
   | ({ kind: 'delHint'; target: string; hkey: Uint8Array } & Settle<void>)
-  | ({ kind: 'meta'; mkey: Uint8Array; value: Uint8Array; sync: boolean } & Settle<void>);
+  | ({ kind: 'meta'; mkey: Uint8Array; value: Uint8Array; sync: MetaSync } & Settle<void>);
 
 /** What a commit knows about a key and the key filter. */
 const FILTER_UNKNOWN = 0;
@@ -274,8 +283,8 @@ interface Prepared {
   changed: number;
   /** The buffer the batch's objects are encoded into (views of it are in `writes`). */
   arena: Buffer | undefined;
-  /** A meta write asked for fsync: the whole batch is synced, whatever `--sync` says. */
-  sync: boolean;
+  /** How a meta write in it asked its batch to be synced, whatever `--sync` says ('all' over 'log'). */
+  sync: MetaSync;
 }
 
 /** The batch being written while the next one is prepared. */
@@ -695,12 +704,15 @@ export class ObjectStore {
   /**
    * Writes a metadata entry in the queue's order. `sync` fsyncs its batch even without
    * `--sync` (and with it, everything queued before it): for records that must never be
-   * older on disk than the writes that follow them (the actor sequence).
+   * older on disk than the writes that follow them (the actor sequence). `logOnly` with
+   * `sync`: only the engine's log is synced, not the value log's segments (see
+   * BatchOptions.logOnly); under `--sync` every batch syncs everything anyway.
    */
-  putMeta(name: string, value: Uint8Array, options?: { readonly sync?: boolean }): Promise<void> {
+  putMeta(name: string, value: Uint8Array, options?: { readonly sync?: boolean; readonly logOnly?: boolean }): Promise<void> {
+    const sync: MetaSync = options?.sync !== true ? 'none' : options.logOnly === true ? 'log' : 'all';
     return new Promise<void>((resolve, reject) => {
       this.checkOpen();
-      this.enqueue({ kind: 'meta', mkey: metaKey(name), value: Uint8Array.from(value), sync: options?.sync === true, resolve, reject });
+      this.enqueue({ kind: 'meta', mkey: metaKey(name), value: Uint8Array.from(value), sync, resolve, reject });
     });
   }
 
@@ -957,7 +969,7 @@ export class ObjectStore {
 
     // 2. Apply in order. Only each key's final state is written; hints, meta and hint
     //    deletes go in the same batch, so an update and its hint are atomic.
-    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0, arena: undefined, sync: false };
+    const p: Prepared = { ops, writes: [], done: [], results: [], failed: [], keys, hintDeltas: new Map(), deletedHints: new Set(), changed: 0, arena: undefined, sync: 'none' };
     let hintsAdded = false;
     const addHintWrite = (target: string, partition: number, key: string, ts: number): void => {
       const seq = this.nextHintSeq++;
@@ -1053,7 +1065,7 @@ export class ObjectStore {
         }
         case 'meta': {
           p.writes.push({ type: 'put', key: op.mkey, value: op.value });
-          if (op.sync) p.sync = true;
+          if (op.sync === 'all' || (op.sync === 'log' && p.sync === 'none')) p.sync = op.sync;
           p.done.push(op);
           p.results.push(undefined);
           break;
@@ -1133,7 +1145,7 @@ export class ObjectStore {
     const done = (async (): Promise<unknown> => {
       if (p.writes.length > 0) {
         try {
-          await this.engine.batch(p.writes, { sync: this.sync || p.sync });
+          await this.engine.batch(p.writes, this.sync || p.sync === 'all' ? SYNC_ALL : p.sync === 'log' ? SYNC_LOG : NO_SYNC);
         } catch (err) {
           this.batchFailed = true;
           this.settle(p, err);

@@ -46,7 +46,10 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * may keep the engine's log and lose the segment's last pages (the kernel writes them
  * back in no set order): such a key reads as CORRUPT on this replica rather than as its
  * older value. Either way that mode promises nothing for writes the kernel had not yet
- * written back; the other replicas still hold the object.
+ * written back; the other replicas still hold the object. A batch synced with `logOnly`
+ * (a metadata mark, which the store sends so only when `--sync` is off) syncs the engine's
+ * log alone, and so may make earlier pointers durable ahead of their records: the same
+ * loss, which that mode never promised against.
  *
  * Garbage collection (WiscKey's): the oldest segment is read record by record; each
  * record whose key still points at it is appended to the head segment and its pointer
@@ -460,13 +463,13 @@ export class ValueLogEngine implements Engine {
   batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
-      await this.write(ops, options?.sync === true);
+      await this.write(ops, options?.sync === true, options?.logOnly === true);
       this.maybeCollect();
     });
   }
 
   /** Appends the batch's large objects to the log, then writes the batch (with pointers) below. */
-  private async write(ops: readonly EngineOp[], sync: boolean): Promise<void> {
+  private async write(ops: readonly EngineOp[], sync: boolean, logOnly: boolean): Promise<void> {
     const head = this.open_();
     let out: EngineOp[] | undefined;
     let pointers: Uint8Array | undefined;
@@ -513,7 +516,7 @@ export class ValueLogEngine implements Engine {
     if (out === undefined) {
       // A synced batch promises that everything written before it is on disk: the
       // segments too, even when this batch adds nothing to them.
-      if (sync) await this.syncSegments();
+      if (sync && !logOnly) await this.syncSegments();
       await this.inner.batch(ops, sync ? { sync } : undefined);
       // No pointers in this batch: only entries to drop, and none to drop from an empty
       // keydir (every batch of a node whose objects are all small).
@@ -522,7 +525,7 @@ export class ValueLogEngine implements Engine {
     }
     this.flush(seg, base, pos);
     if (this.buf.length > storeValueLogWriteBufferBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
-    if (sync) await this.syncSegments();
+    if (sync && !logOnly) await this.syncSegments();
     await this.inner.batch(out, sync ? { sync } : undefined);
     this.remember(out);
   }
@@ -843,7 +846,7 @@ export class ValueLogEngine implements Engine {
         }
         if (moves.length > 0) {
           // The same path as a store write: appended to the head, pointers rewritten.
-          await this.write(moves, false);
+          await this.write(moves, false, false);
           this.counters.movedRecords += moves.length;
         }
         return live;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBacking, MemoryEngine, ObjectStore } from '../../src/store/index.js';
+import type { BatchOptions, EngineOp } from '../../src/store/index.js';
+import { actorSeqBlock } from '../../src/config/index.js';
 import { ActorIds } from '../../src/node/actors.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
@@ -130,6 +132,32 @@ describe('per-key actor ids (kv679)', () => {
       await store.close();
     }
     expect(seen.size).toBe(150);
+  });
+
+  it('syncs each reservation of ids, at open and on the way, through the engine log alone', async () => {
+    const synced: Array<BatchOptions | undefined> = [];
+    class Recording extends MemoryEngine {
+      override batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+        if (options?.sync === true) synced.push(options);
+        return super.batch(ops, options);
+      }
+    }
+    const store = new ObjectStore(new Recording(new MemoryBacking()));
+    await store.open();
+    synced.length = 0;
+    const actors = new ActorIds(store, 'n1#ep');
+    await actors.open();
+    expect(synced).toEqual([{ sync: true, logOnly: true }]);
+    // A whole block handed out and one more: the next block was reserved (ahead, once half
+    // the first was used), synced the same way.
+    for (let i = 0; i <= actorSeqBlock; i++) {
+      await actors.ensure();
+      actors.choose(0, `k${i}`, undefined, []);
+    }
+    await actors.ensure();
+    expect(synced.length).toBeGreaterThanOrEqual(2);
+    expect(synced.every((o) => o?.logOnly === true)).toBe(true);
+    await store.close();
   });
 
   it('keeps its memory across a clean restart: a remembered key keeps its actor (no new clock entry)', async () => {

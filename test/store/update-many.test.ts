@@ -27,11 +27,11 @@ function ok(r: UpdateManyResult | undefined): UpdateResult {
 
 /** A memory engine that records each batch and its options, and can be made to fail. */
 class RecordingEngine extends MemoryEngine {
-  batches: Array<{ ops: readonly EngineOp[]; sync: boolean }> = [];
+  batches: Array<{ ops: readonly EngineOp[]; sync: boolean; logOnly: boolean }> = [];
   failBatch: Error | undefined;
   failGetMany: Error | undefined;
   override async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
-    this.batches.push({ ops, sync: options?.sync === true });
+    this.batches.push({ ops, sync: options?.sync === true, logOnly: options?.logOnly === true });
     if (this.failBatch !== undefined) throw this.failBatch;
     return super.batch(ops, options);
   }
@@ -191,6 +191,30 @@ describe('ObjectStore.updateMany', () => {
     await Promise.all([store.putMeta('mark', new Uint8Array([2]), { sync: true }), store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }])]);
     await store.putMeta('plain', new Uint8Array([3]));
     expect(engine.batches.slice(before).map((b) => b.sync)).toEqual([false, true, false]);
+  });
+
+  it('syncs the engine log alone for a meta write that asks for logOnly, unless its batch also needs a full sync', async () => {
+    const { store, engine } = await openStore();
+    let before = engine.batches.length;
+    await store.putMeta('mark', new Uint8Array([1]), { sync: true, logOnly: true });
+    // A full sync sharing the batch wins, in either order.
+    await Promise.all([store.putMeta('mark', new Uint8Array([2]), { sync: true, logOnly: true }), store.putMeta('other', new Uint8Array([3]), { sync: true })]);
+    await Promise.all([store.putMeta('other', new Uint8Array([4]), { sync: true }), store.putMeta('mark', new Uint8Array([5]), { sync: true, logOnly: true })]);
+    // logOnly without sync asks for nothing.
+    await store.putMeta('mark', new Uint8Array([6]), { logOnly: true });
+    expect(engine.batches.slice(before).map((b) => [b.sync, b.logOnly])).toEqual([
+      [true, true],
+      [true, false],
+      [true, false],
+      [false, false],
+    ]);
+    await store.close();
+    // Under --sync every batch syncs everything, a logOnly mark's too.
+    const synced = await openStore(new RecordingEngine(), { sync: true });
+    before = synced.engine.batches.length;
+    await synced.store.putMeta('mark', new Uint8Array([1]), { sync: true, logOnly: true });
+    expect(synced.engine.batches.slice(before).map((b) => [b.sync, b.logOnly])).toEqual([[true, false]]);
+    await synced.store.close();
   });
 
   it('writes what its close hooks produce after the last queued write, in one synced batch; a failing hook saves nothing', async () => {

@@ -516,6 +516,16 @@ describe('ValueLogEngine', () => {
     // after the deletion.
     expect(log.join(',')).toMatch(/^engine-batch,(sync,)+syncdir,engine-sync-batch,unlink,syncdir(,(engine-batch,)*(sync,)*(syncdir,)?engine-sync-batch,unlink,syncdir)*$/);
     expect((await vlog.get(key(2)))![10]).toBe(2);
+    // A logOnly sync (the actor sequence's mark) syncs the engine's log alone: the segment
+    // written just before stays unsynced, and the next full sync still syncs it.
+    log.length = 0;
+    await vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
+    await vlog.batch([{ type: 'put', key: metaKey('mark'), value: new Uint8Array([3]) }], { sync: true, logOnly: true });
+    expect(log).toEqual(['engine-batch', 'engine-sync-batch']);
+    log.length = 0;
+    await vlog.batch([{ type: 'put', key: metaKey('mark'), value: new Uint8Array([4]) }], { sync: true });
+    // (The write above started a segment, whose name is synced with it.)
+    expect(log.join(',')).toMatch(/^sync,(syncdir,)?engine-sync-batch$/);
     await vlog.close();
   });
 
