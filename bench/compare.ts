@@ -8,6 +8,8 @@
  * - Shoal, 3 nodes (`bin/shoal start`, N=3, R=W=2), driven through the SDK, default
  *   durability (acknowledged when W replicas handed the write to their engine);
  * - the same cluster restarted with `--sync` (fsync with group commit before a replica acks);
+ * - with `--rocksdb`, a cluster of its own on `--engine rocksdb` (default durability, its
+ *   own data and preload), so the two engines are compared in the same run;
  * - etcd, 3 members (Debian's etcd-server, installed if missing), driven through its
  *   v3 JSON gateway by a keep-alive HTTP client at the same concurrency; etcd fsyncs its
  *   WAL before every commit, and its gets are serializable;
@@ -19,7 +21,7 @@
  * `--preload` seconds; gets report how many found their key.
  *
  * Flags: --rounds 3 --duration 20 --keys 100000 --concurrency 64 --value-bytes 1024
- * --warmup 2 --preload 120 (seconds) --no-etcd --no-sync --no-ceilings --no-profile
+ * --warmup 2 --preload 120 (seconds) --no-etcd --no-sync --rocksdb --no-ceilings --no-profile
  * --no-write --growth (also runs `npm run bench:growth`'s bench/growth.ts with --growth-steps,
  * default 10000,100000,1000000, in a fresh data directory).
  */
@@ -50,6 +52,7 @@ const { values: f } = parseArgs({
     preload: { type: 'string', default: '120' },
     'no-etcd': { type: 'boolean' },
     'no-sync': { type: 'boolean' },
+    rocksdb: { type: 'boolean' },
     'no-ceilings': { type: 'boolean' },
     'no-profile': { type: 'boolean' },
     'no-write': { type: 'boolean' },
@@ -78,7 +81,8 @@ const work = mkdtempSync(join(tmpdir(), 'shoal-compare-'));
  */
 const contextsOf = new Map<string, Map<string, string>>();
 const contextsFor = (system: string): Map<string, string> => {
-  const key = system.startsWith('Shoal') ? 'Shoal' : system;
+  // The rocksdb cluster has data of its own; `--sync` restarts the default one on its data.
+  const key = system === 'Shoal --sync' ? 'Shoal' : system;
   let m = contextsOf.get(key);
   if (m === undefined) contextsOf.set(key, (m = new Map()));
   return m;
@@ -240,20 +244,22 @@ async function main(): Promise<void> {
   if (f['no-etcd'] !== true && etcdBin === null) console.error('etcd is not available; the comparison runs without it');
   const etcdPorts = { clientPorts: [await freePort(), await freePort(), await freePort()], peerPorts: [await freePort(), await freePort(), await freePort()] };
   const etcdRoot = join(work, 'etcd');
-  let preloaded = { shoal: false, etcd: false };
+  const preloaded = new Set<string>();
+  const shoals: Array<{ system: string; root: string; sync: boolean; extra: string[] }> = [{ system: 'Shoal', root: shoalRoot, sync: false, extra: [] }];
+  if (f['no-sync'] !== true) shoals.push({ system: 'Shoal --sync', root: shoalRoot, sync: true, extra: [] });
+  if (f.rocksdb === true) shoals.push({ system: 'Shoal rocksdb', root: join(work, 'shoal-rocksdb'), sync: false, extra: ['--engine', 'rocksdb'] });
 
   for (let round = 1; round <= ROUNDS; round++) {
     console.error(`round ${round}/${ROUNDS}`);
-    for (const sync of f['no-sync'] === true ? [false] : [false, true]) {
-      const system = sync ? 'Shoal --sync' : 'Shoal';
-      const c: ShoalCluster = await startShoal({ root: shoalRoot, shoal: SHOAL, ports: shoalPorts, sync });
+    for (const { system, root, sync, extra } of shoals) {
+      const c: ShoalCluster = await startShoal({ root, shoal: SHOAL, ports: shoalPorts, sync, extra });
       try {
         const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
-        if (!preloaded.shoal) {
+        if (!preloaded.has(root)) {
           const t0 = performance.now();
-          const n = await preload(d, KEYS, VALUE, PRELOAD_MS, contextsFor('Shoal'));
-          console.error(`  preloaded ${n} of ${KEYS} keys into Shoal in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-          preloaded.shoal = true;
+          const n = await preload(d, KEYS, VALUE, PRELOAD_MS, contextsFor(system));
+          console.error(`  preloaded ${n} of ${KEYS} keys into ${system} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          preloaded.add(root);
         }
         await workload(system, d);
         await d.close();
@@ -265,11 +271,11 @@ async function main(): Promise<void> {
       const c = await startEtcd({ root: etcdRoot, etcd: etcdBin, ...etcdPorts });
       try {
         const d = etcdDriver({ endpoints: c.endpoints, concurrency: CONC });
-        if (!preloaded.etcd) {
+        if (!preloaded.has(etcdRoot)) {
           const t0 = performance.now();
           const n = await preload(d, KEYS, VALUE, PRELOAD_MS);
           console.error(`  preloaded ${n} of ${KEYS} keys into etcd in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-          preloaded.etcd = true;
+          preloaded.add(etcdRoot);
         }
         await workload('etcd', d);
         await d.close();
@@ -363,6 +369,7 @@ async function main(): Promise<void> {
         `One closed-loop generator (src/bench) in one Node process drives every system, and runs on the same 2 cores as the servers ("load generator included"). ` +
         `Shoal: 3 \`bin/shoal start\` processes, N=3, R=W=2, through the SDK (CBOR over WebSocket, writes routed to an owner, gets read directly from R owners: one object and R-1 digests, with a coordinated read when they differ); ` +
         `default durability = acknowledged when W replicas handed the write to their storage engine; \`--sync\` = fsync with group commit before a replica acknowledges. ` +
+        (f.rocksdb === true ? `"Shoal rocksdb" = a cluster of its own on \`--engine rocksdb\` (default durability, its own data and preload); the others run on classic-level, the default. ` : '') +
         `etcd ${etcdVersion(etcdBin)}: 3 members on loopback, through its v3 JSON gateway (\`/v3/kv/put\`, serializable \`/v3/kv/range\`) with a keep-alive HTTP client at the same concurrency; **etcd fsyncs its WAL on every write**, so its puts compare with Shoal's \`--sync\` puts on durability and with the default on the contract each offers. ` +
         `Ceilings: raw classic-level \`put\`/\`get\` in the generator's process at the same concurrency, and a bare ws request/response pair with CBOR against a server process doing no work. ` +
         `Keys were preloaded once per system (bounded to ${PRELOAD_MS / 1000} s); "gets found" is the share of gets that found their key.\n\n` +
