@@ -15,9 +15,9 @@ const Q = 8;
 /** A store whose writes of the incarnation hang once `hang` is set. */
 class StuckMetaStore extends ObjectStore {
   hang = false;
-  override putMeta(name: string, value: Uint8Array): Promise<void> {
+  override putMeta(name: string, value: Uint8Array, options?: Parameters<ObjectStore['putMeta']>[2]): Promise<void> {
     if (this.hang && name === 'incarnation') return new Promise<void>(() => {});
-    return super.putMeta(name, value);
+    return super.putMeta(name, value, options);
   }
 }
 
