@@ -620,10 +620,14 @@ export class ObjectStore {
     return out;
   }
 
-  /** Streams the keys of one partition in key order (values are not decoded). */
+  /**
+   * Streams the keys of one partition in key order. No value is read: over the value log,
+   * `iterate` would read every object from its segment only for the key to be kept (a
+   * pread per key, for every anti-entropy exchange that lists a partition's keys).
+   */
   async *partitionKeys(partition: number): AsyncIterable<string> {
     this.checkOpen();
-    for await (const [k] of this.engine.iterate(partitionRange(partition))) yield objectKeyName(k);
+    for await (const k of this.engine.keys(partitionRange(partition))) yield objectKeyName(k);
   }
 
   /** Streams the objects of one partition in key order; corrupt ones throw CORRUPT. */

@@ -372,6 +372,26 @@ describe('ValueLogEngine', () => {
     await vlog.close();
   });
 
+  it("lists a partition's keys without reading a value from the log", async () => {
+    let reads = 0;
+    const files: ValueLogFiles = { ...nodeValueLogFiles, read: (...args) => (reads++, nodeValueLogFiles.read(...args)) };
+    const loc = await location();
+    const engine = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, files });
+    const store = new ObjectStore(engine, { cacheEntriesMax: 0 });
+    await store.open();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    await store.updateMany(names.map((k) => ({ partition: 3, key: k, fn: () => obj('x'.repeat(400)) })));
+    reads = 0;
+    const listed: string[] = [];
+    for await (const k of store.partitionKeys(3)) listed.push(k);
+    expect(listed).toEqual(names);
+    expect(reads).toBe(0);
+    // The objects are in the log: reading one does read it.
+    expect(text((await store.get(3, 'c'))!)).toBe('x'.repeat(400));
+    expect(reads).toBeGreaterThan(0);
+    await store.close();
+  });
+
   it('collects by itself once the store has overwritten enough (the garbage estimate)', async () => {
     const loc = await location();
     const engine = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), {
