@@ -568,13 +568,16 @@ describe('ValueLogEngine', () => {
     const before = await segmentFiles(join(loc, 'vlog'));
     let settled: number | undefined;
     const collecting = vlog.collectAll().then((n) => (settled = n));
-    // The first chunk is moved, then collection waits for its next step.
-    for (let i = 0; i < 100 && deferred.length === 0; i++) await new Promise((r) => setImmediate(r));
+    // The first chunk is moved (engine work on the thread pool, which a loaded machine may
+    // take a while to run: a deadline, not a count of turns), then collection waits for its
+    // next step.
+    const deadline = Date.now() + 10_000;
+    while (deferred.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     expect(deferred.length).toBe(1);
     const closing = vlog.close();
-    for (let i = 0; i < 100 && settled === undefined; i++) {
+    while (settled === undefined && Date.now() < deadline) {
       for (const fn of deferred.splice(0)) fn();
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 1));
     }
     expect(settled).toBe(0);
     await collecting;
