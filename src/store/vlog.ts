@@ -463,13 +463,16 @@ export class ValueLogEngine implements Engine {
   batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
-      await this.write(ops, options?.sync === true, options?.logOnly === true);
+      await this.write(ops, options);
       this.maybeCollect();
     });
   }
 
   /** Appends the batch's large objects to the log, then writes the batch (with pointers) below. */
-  private async write(ops: readonly EngineOp[], sync: boolean, logOnly: boolean): Promise<void> {
+  private async write(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    const sync = options?.sync === true;
+    // A `logOnly` sync leaves the segments alone (BatchOptions.logOnly; see Ordering).
+    const syncSegments = sync && options.logOnly !== true;
     const head = this.open_();
     let out: EngineOp[] | undefined;
     let pointers: Uint8Array | undefined;
@@ -516,7 +519,7 @@ export class ValueLogEngine implements Engine {
     if (out === undefined) {
       // A synced batch promises that everything written before it is on disk: the
       // segments too, even when this batch adds nothing to them.
-      if (sync && !logOnly) await this.syncSegments();
+      if (syncSegments) await this.syncSegments();
       await this.inner.batch(ops, sync ? { sync } : undefined);
       // No pointers in this batch: only entries to drop, and none to drop from an empty
       // keydir (every batch of a node whose objects are all small).
@@ -525,7 +528,7 @@ export class ValueLogEngine implements Engine {
     }
     this.flush(seg, base, pos);
     if (this.buf.length > storeValueLogWriteBufferBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
-    if (sync && !logOnly) await this.syncSegments();
+    if (syncSegments) await this.syncSegments();
     await this.inner.batch(out, sync ? { sync } : undefined);
     this.remember(out);
   }
@@ -846,7 +849,7 @@ export class ValueLogEngine implements Engine {
         }
         if (moves.length > 0) {
           // The same path as a store write: appended to the head, pointers rewritten.
-          await this.write(moves, false, false);
+          await this.write(moves);
           this.counters.movedRecords += moves.length;
         }
         return live;

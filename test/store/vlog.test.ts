@@ -375,9 +375,8 @@ describe('ValueLogEngine', () => {
   it("lists a partition's keys without reading a value from the log", async () => {
     let reads = 0;
     const files: ValueLogFiles = { ...nodeValueLogFiles, read: (...args) => (reads++, nodeValueLogFiles.read(...args)) };
-    const loc = await location();
-    const engine = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), { dir: join(loc, 'vlog'), minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, files });
-    const store = new ObjectStore(engine, { cacheEntriesMax: 0 });
+    const { vlog } = await openAt(await location(), { files });
+    const store = new ObjectStore(vlog, { cacheEntriesMax: 0 });
     await store.open();
     const names = ['a', 'b', 'c', 'd', 'e'];
     await store.updateMany(names.map((k) => ({ partition: 3, key: k, fn: () => obj('x'.repeat(400)) })));
@@ -554,18 +553,9 @@ describe('ValueLogEngine', () => {
     // collectAll found the stopped collection's segment again and again without yielding:
     // this test then hangs rather than fails.)
     const deferred: Array<() => void> = [];
-    const loc = await location();
-    const vlog = new ValueLogEngine(new LevelEngine({ engine: 'classic-level', location: loc }), {
-      dir: join(loc, 'vlog'),
-      minBytes: 100,
-      segmentBytes: 2000,
-      collectChunkBytes: 700,
-      collectFloorBytes: Number.MAX_SAFE_INTEGER,
-      defer: (fn) => void deferred.push(fn),
-    });
-    await vlog.open();
+    const { vlog, dir } = await openAt(await location(), { segmentBytes: 2000, collectChunkBytes: 700, defer: (fn) => void deferred.push(fn) });
     for (let i = 1; i <= 8; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
-    const before = await segmentFiles(join(loc, 'vlog'));
+    const before = await segmentFiles(dir);
     let settled: number | undefined;
     const collecting = vlog.collectAll().then((n) => (settled = n));
     // The first chunk is moved (engine work on the thread pool, which a loaded machine may
@@ -582,7 +572,7 @@ describe('ValueLogEngine', () => {
     expect(settled).toBe(0);
     await collecting;
     await closing;
-    expect(await segmentFiles(join(loc, 'vlog'))).toEqual(before);
+    expect(await segmentFiles(dir)).toEqual(before);
   });
 
   it('a segment whose sync failed is synced again by the next synced batch', async () => {
