@@ -227,6 +227,15 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     valueLog = valueLogRaw === 'on';
   }
 
+  // Also not a flag: how much of the value log is read back into the page cache at a
+  // start (storeValueLogPrewarmBytesMax, always within a quarter of the memory available).
+  let valueLogPrewarmBytes: number | undefined;
+  const prewarmRaw = env['SHOAL_VALUE_LOG_PREWARM_MB']?.trim();
+  if (prewarmRaw !== undefined && prewarmRaw !== '') {
+    if (!/^\d{1,7}$/.test(prewarmRaw)) throw usageError(`SHOAL_VALUE_LOG_PREWARM_MB must be a whole number of MiB, 0 for none (got '${prewarmRaw}')`);
+    valueLogPrewarmBytes = Number(prewarmRaw) * 1024 * 1024;
+  }
+
   // Also not a flag: for a data directory put back from a copy taken at a clean stop
   // (README, "Restoring a node from a copy"); the saved actor memory is dropped unused.
   const forgetRaw = env['SHOAL_FORGET_ACTORS']?.trim();
@@ -257,6 +266,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     memorySoftLimitBytes,
     ...(cacheEntriesMax === undefined ? {} : { cacheEntriesMax }),
     ...(valueLog === undefined ? {} : { valueLog }),
+    ...(valueLogPrewarmBytes === undefined ? {} : { valueLogPrewarmBytes }),
     ...(forgetActors ? { forgetActors } : {}),
   };
 }

@@ -228,6 +228,32 @@ export const storeValueLogKeydirEntriesMax = 200_000;
 export const storeValueLogKeydirWarmChunkEntries = 1_000;
 
 /**
+ * Most bytes of value-log segments a node reads back into the page cache after it starts,
+ * newest segment first (InnoDB's buffer pool load at startup, PostgreSQL's autoprewarm).
+ * A put reads the key's current object first, and after a restart, or after the host
+ * evicted idle file pages (this one pages out cache untouched for a minute), each of those
+ * reads went to the disk: ~70 µs each, on the main thread. The first 15 s of puts after a
+ * start on a cold cache ran at 2,038-2,310/s against 4,028-4,440/s with the segments read
+ * back first (docs/performance.md, fourteenth pass). 1 GiB: the live data of a few
+ * million 1 KiB objects; a larger log is read only in part (its newest segments hold the
+ * most live records, since collection moves them to the head).
+ */
+export const storeValueLogPrewarmBytesMax = 1024 * 1024 * 1024;
+
+/**
+ * Share of the memory the kernel reports available at the start that the read-back may
+ * fill (with storeValueLogPrewarmBytesMax the lower bound wins): the page cache is the
+ * whole machine's, and reading more than it keeps would only evict what was read first.
+ */
+export const storeValueLogPrewarmMemoryShare = 0.25;
+
+/**
+ * Bytes per read of the read-back: one read at a time on libuv's thread pool, so it takes
+ * one of its four threads while LevelDB's batches keep the others; ~1.5 ms per MiB here.
+ */
+export const storeValueLogPrewarmChunkBytes = 1024 * 1024;
+
+/**
  * Largest write buffer the value log keeps between batches, bytes; a batch with more
  * (large values) gets a bigger one that is dropped after it.
  */

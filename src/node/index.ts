@@ -46,6 +46,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Not with --sync by default: each commit would fsync the log and then the database,
     // two fsyncs instead of one (puts 13-15% slower measured, docs/performance.md).
     valueLog: options.valueLog ?? !options.sync,
+    ...(options.valueLogPrewarmBytes === undefined ? {} : { prewarmBytesMax: options.valueLogPrewarmBytes }),
   }), {
     sync: options.sync,
     random: env.random,

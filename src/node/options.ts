@@ -40,6 +40,8 @@ export interface NodeOptions {
   cacheEntriesMax?: number;
   /** Large objects kept in a value log beside LevelDB (src/store/vlog.ts); undefined = on without `sync`, off with it. */
   valueLog?: boolean;
+  /** Most value-log bytes read back into the page cache at the start (SHOAL_VALUE_LOG_PREWARM_MB; undefined = storeValueLogPrewarmBytesMax). */
+  valueLogPrewarmBytes?: number;
   /** Start without the actor memory a clean stop saved (SHOAL_FORGET_ACTORS=1; src/node/actors.ts). */
   forgetActors?: boolean;
 }

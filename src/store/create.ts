@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
+import { storeValueLogPrewarmBytesMax, storeValueLogPrewarmMemoryShare } from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
 import type { Engine, EngineName } from './engine.js';
 import { LevelEngine } from './level.js';
@@ -14,6 +16,16 @@ export interface CreateEngineOptions {
    * 'memory' ignores it.
    */
   readonly valueLog?: boolean;
+  /** Memory the kernel reports available (default os.freemem()), which bounds the value log's read-back after a start. */
+  readonly availableMemoryBytes?: number;
+  /** Most bytes of that read-back (default storeValueLogPrewarmBytesMax; 0 = none). */
+  readonly prewarmBytesMax?: number;
+}
+
+/** Bytes of value log to read back into the page cache at a start (see storeValueLogPrewarmBytesMax). */
+export function prewarmBudget(availableMemoryBytes: number, max: number = storeValueLogPrewarmBytesMax): number {
+  const share = Math.floor(Math.max(0, availableMemoryBytes) * storeValueLogPrewarmMemoryShare);
+  return Math.max(0, Math.min(max, share));
 }
 
 /**
@@ -26,10 +38,11 @@ export function createEngine(name: string, location: string, options: CreateEngi
     case 'rocksdb': {
       const level = new LevelEngine({ engine: name as 'classic-level' | 'rocksdb', location });
       const dir = join(location, 'vlog');
-      if (options.valueLog === true) return new ValueLogEngine(level, { dir });
+      const prewarmBytes = prewarmBudget(options.availableMemoryBytes ?? freemem(), options.prewarmBytesMax);
+      if (options.valueLog === true) return new ValueLogEngine(level, { dir, prewarmBytes });
       // Off, over a directory that had it on: its pointers must still resolve, so the log
       // stays open for reads and nothing new is written to it.
-      return existsSync(dir) ? new ValueLogEngine(level, { dir, minBytes: Infinity }) : level;
+      return existsSync(dir) ? new ValueLogEngine(level, { dir, minBytes: Infinity, prewarmBytes }) : level;
     }
     case 'memory':
       return new MemoryEngine(new MemoryBacking());

@@ -157,6 +157,7 @@ export interface StoreStats {
   valueLogKeydirEntries: number;
   valueLogKeydirHits: number;
   valueLogKeydirWarmed: number;
+  valueLogPrewarmedBytes: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -757,6 +758,7 @@ export class ObjectStore {
       valueLogKeydirEntries: vlog?.keydirEntries ?? 0,
       valueLogKeydirHits: vlog?.keydirHits ?? 0,
       valueLogKeydirWarmed: vlog?.keydirWarmed ?? 0,
+      valueLogPrewarmedBytes: vlog?.prewarmedBytes ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

@@ -9,6 +9,7 @@ import {
   storeValueLogKeydirEntriesMax,
   storeValueLogKeydirWarmChunkEntries,
   storeValueLogMinBytes,
+  storeValueLogPrewarmChunkBytes,
   storeValueLogSegmentBytes,
   storeValueLogWriteBufferBytes,
 } from '../config/index.js';
@@ -85,6 +86,13 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * after a restart, `getSync` was 10% of the main thread for the first 15 s of puts
  * (docs/performance.md, eleventh pass).
  *
+ * After a start the segments are also read back into the page cache, newest first, up to
+ * `prewarmBytes` (storeValueLogPrewarmBytesMax, bounded by the memory available), one
+ * chunk at a time on the thread pool. Every put reads its key's current object first; on a
+ * cold cache each of those reads is a disk read on the main thread, and the first seconds
+ * after a restart ran at half speed (docs/performance.md, fourteenth pass). The bytes read
+ * are dropped: only the kernel's copy is wanted (Node has no `posix_fadvise`).
+ *
  * Every segment stays open (reads are one pread on a known descriptor): one file
  * descriptor per 32 MiB of log, so ~100 for a node with 1 GiB of live large objects at
  * the collection threshold, on top of LevelDB's 64 (storeOpenFilesMax).
@@ -105,6 +113,8 @@ export interface ValueLogFiles {
   open(path: string, create: boolean): number;
   size(fd: number): number;
   read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  /** pread on the thread pool (the read-back after a start): the event loop does not wait for the disk. */
+  readAsync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
   /**
    * fdatasync, off the event loop: the value log waits for it without blocking the node
@@ -123,6 +133,8 @@ export const nodeValueLogFiles: ValueLogFiles = {
   open: (path, create) => fs.openSync(path, create ? 'wx+' : 'r+'),
   size: (fd) => fs.fstatSync(fd).size,
   read: (fd, buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
+  readAsync: (fd, buf, offset, length, position) =>
+    new Promise<number>((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
   write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   sync: (fd) => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
   syncDir: async (dir) => {
@@ -151,6 +163,13 @@ export interface ValueLogOptions {
   readonly keydirEntries?: number;
   /** Entries the keydir's fill after a start reads per step (storeValueLogKeydirWarmChunkEntries). */
   readonly keydirWarmChunkEntries?: number;
+  /**
+   * Segment bytes read back into the page cache after a start, newest first (default 0:
+   * none; a node passes storeValueLogPrewarmBytesMax bounded by the memory available).
+   */
+  readonly prewarmBytes?: number;
+  /** Bytes per read of that read-back (storeValueLogPrewarmChunkBytes). */
+  readonly prewarmChunkBytes?: number;
   /** Runs a step of collection or of the keydir's fill later (default setImmediate): neither runs inside a caller's call. */
   readonly defer?: (fn: () => void) => void;
 }
@@ -174,6 +193,8 @@ export interface ValueLogStats {
   readonly keydirHits: number;
   /** Engine entries the keydir's fill after a start has read. */
   readonly keydirWarmed: number;
+  /** Segment bytes read back into the page cache after the start. */
+  readonly prewarmedBytes: number;
 }
 
 interface Segment {
@@ -248,6 +269,7 @@ export class ValueLogEngine implements Engine {
   private lock: Promise<unknown> = Promise.resolve();
   private collecting: Promise<void> | undefined;
   private warming: Promise<void> | undefined;
+  private prewarming: Promise<void> | undefined;
   /** Bumped at every close: a fill step left over from before it stops (close does not wait for it). */
   private generation = 0;
   private closing = false;
@@ -257,11 +279,13 @@ export class ValueLogEngine implements Engine {
   private readonly readers = new Map<number, number>();
   private retired: Segment[] = [];
   private buf: Buffer;
-  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0 };
+  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0 };
   /** Object key (latin1) -> its pointer (latin1), for keys whose engine value is that pointer. */
   private readonly keydir = new Map<string, string>();
   private readonly keydirMax: number;
   private readonly warmChunk: number;
+  private readonly prewarmBytes: number;
+  private readonly prewarmChunk: number;
 
   constructor(inner: Engine, options: ValueLogOptions) {
     this.inner = inner;
@@ -274,6 +298,8 @@ export class ValueLogEngine implements Engine {
     this.files = options.files ?? nodeValueLogFiles;
     this.keydirMax = options.keydirEntries ?? storeValueLogKeydirEntriesMax;
     this.warmChunk = Math.max(1, options.keydirWarmChunkEntries ?? storeValueLogKeydirWarmChunkEntries);
+    this.prewarmBytes = Math.max(0, options.prewarmBytes ?? 0);
+    this.prewarmChunk = Math.max(1, options.prewarmChunkBytes ?? storeValueLogPrewarmChunkBytes);
     this.later = options.defer ?? ((fn) => void setImmediate(fn));
     // The store gathers a turn's operations for one call, as it does for the engine below.
     this.defer = (inner as { defer?: (fn: () => void) => void }).defer;
@@ -333,6 +359,50 @@ export class ValueLogEngine implements Engine {
     this.closing = false;
     this.opened = true;
     if (this.keydirMax > 0 && this.total > 0) this.warming = this.warmKeydir();
+    if (this.prewarmBytes > 0 && this.total > 0) this.prewarming = this.prewarm();
+  }
+
+  /** Resolves once the read-back of segments after the start has ended (or there was none). */
+  whenPrewarmed(): Promise<void> {
+    return this.prewarming ?? Promise.resolve();
+  }
+
+  /**
+   * The read-back after a start (see the file comment): the segments that were there at
+   * the open, newest first, a chunk at a time, until `prewarmBytes` are read. Each read
+   * counts as a reader, so a segment collected meanwhile keeps its descriptor until the
+   * read is over; a segment already retired is skipped. A failed read ends it: it only
+   * warms a cache, and the reads it would have spared still work without it.
+   */
+  private async prewarm(): Promise<void> {
+    const generation = this.generation;
+    const ids = [...this.segments.keys()].sort((a, b) => b - a);
+    const buf = Buffer.allocUnsafe(Math.min(this.prewarmChunk, this.prewarmBytes));
+    let left = this.prewarmBytes;
+    try {
+      for (const id of ids) {
+        for (let at = 0; left > 0; ) {
+          if (this.closing || !this.opened || this.generation !== generation) return;
+          const seg = this.segments.get(id);
+          if (seg === undefined || seg.retiredAt !== undefined || at >= seg.size) break;
+          const want = Math.min(buf.length, seg.size - at, left);
+          const e = this.beginRead();
+          let n: number;
+          try {
+            n = await this.files.readAsync(seg.fd, buf, 0, want, at);
+          } finally {
+            this.endRead(e);
+          }
+          if (n <= 0) break;
+          at += n;
+          left -= n;
+          this.counters.prewarmedBytes += n;
+        }
+        if (left <= 0) return;
+      }
+    } catch {
+      // Nothing depends on the cache being warm.
+    }
   }
 
   /** Resolves once the keydir's fill after the start has ended (or there was none). */
@@ -386,6 +456,8 @@ export class ValueLogEngine implements Engine {
     this.closing = true;
     this.generation++;
     await this.collecting;
+    // Its read in flight holds a descriptor that closeFiles is about to close.
+    await this.prewarming;
     await this.lock.catch(() => undefined);
     await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }]).catch(() => undefined);
     this.opened = false;

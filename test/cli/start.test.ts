@@ -83,6 +83,8 @@ describe('parseStartArgs: every flag', () => {
     ['SHOAL_READ_CACHE_ENTRIES=0 is no cache', [], { cacheEntriesMax: 0 }, { SHOAL_READ_CACHE_ENTRIES: '0' }],
     ['SHOAL_VALUE_LOG=off', [], { valueLog: false }, { SHOAL_VALUE_LOG: 'off' }],
     ['SHOAL_VALUE_LOG=on', [], { valueLog: true }, { SHOAL_VALUE_LOG: ' on ' }],
+    ['SHOAL_VALUE_LOG_PREWARM_MB=64', [], { valueLogPrewarmBytes: 64 * 1024 * 1024 }, { SHOAL_VALUE_LOG_PREWARM_MB: '64' }],
+    ['SHOAL_VALUE_LOG_PREWARM_MB=0', [], { valueLogPrewarmBytes: 0 }, { SHOAL_VALUE_LOG_PREWARM_MB: '0' }],
     ['SHOAL_FORGET_ACTORS=1', [], { forgetActors: true }, { SHOAL_FORGET_ACTORS: '1' }],
   ];
   for (const [name, argv, expected, env] of cases) {
@@ -118,6 +120,8 @@ describe('parseStartArgs: validation errors', () => {
     ['SHOAL_READ_CACHE_ENTRIES negative', [], /SHOAL_READ_CACHE_ENTRIES must be/, { SHOAL_READ_CACHE_ENTRIES: '-1' }],
     ['SHOAL_READ_CACHE_ENTRIES too big', [], /from 0 \(no cache\) to 1000000/, { SHOAL_READ_CACHE_ENTRIES: '2000000' }],
     ['SHOAL_VALUE_LOG neither on nor off', [], /SHOAL_VALUE_LOG must be 'on' or 'off'/, { SHOAL_VALUE_LOG: 'yes' }],
+    ['SHOAL_VALUE_LOG_PREWARM_MB with a unit', [], /SHOAL_VALUE_LOG_PREWARM_MB must be a whole number of MiB/, { SHOAL_VALUE_LOG_PREWARM_MB: '1G' }],
+    ['SHOAL_VALUE_LOG_PREWARM_MB negative', [], /SHOAL_VALUE_LOG_PREWARM_MB must be/, { SHOAL_VALUE_LOG_PREWARM_MB: '-1' }],
     ['SHOAL_FORGET_ACTORS neither 1 nor 0', [], /SHOAL_FORGET_ACTORS must be '1'/, { SHOAL_FORGET_ACTORS: 'yes' }],
     ['--n 0', ['--n', '0'], /--n must be between 1 and 15/],
     ['--n too big', ['--n', '99'], /--n must be between 1 and 15/],

@@ -9,7 +9,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRandom } from '../../src/env/index.js';
-import { FORMAT_POINTER, LevelEngine, ObjectStore, ValueLogEngine, createEngine, metaKey, nodeValueLogFiles, objectKey } from '../../src/store/index.js';
+import { FORMAT_POINTER, LevelEngine, ObjectStore, ValueLogEngine, createEngine, metaKey, nodeValueLogFiles, objectKey, prewarmBudget } from '../../src/store/index.js';
+import { storeValueLogPrewarmBytesMax } from '../../src/config/index.js';
 import type { Engine, EngineOp, ValueLogFiles, ValueLogOptions } from '../../src/store/index.js';
 import { obj, rejection, text } from './contract.js';
 
@@ -676,6 +677,136 @@ describe('ValueLogEngine', () => {
     // The others are still collected.
     expect(await vlog.collectAll()).toBeGreaterThan(0);
     await vlog.close();
+  });
+
+  describe('the read-back into the page cache after a start', () => {
+    /** A log of three segments (3 + 3 + 1 records of 300 bytes), closed; returns its location and each segment's size by id. */
+    async function threeSegments(): Promise<{ loc: string; sizes: Map<number, number> }> {
+      const loc = await location();
+      const { vlog, dir } = await openAt(loc, { segmentBytes: 1000 });
+      for (let i = 0; i < 7; i++) await vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+      await vlog.close();
+      const sizes = new Map<number, number>();
+      for (const f of await segmentFiles(dir)) sizes.set(Number(f.slice(0, 8)), (await readFile(join(dir, f))).length);
+      return { loc, sizes };
+    }
+
+    /** Files that record each readAsync as [segment id, position, length]. */
+    function recording(): { files: ValueLogFiles; reads: Array<[number, number, number]> } {
+      const reads: Array<[number, number, number]> = [];
+      const ids = new Map<number, number>();
+      const files: ValueLogFiles = {
+        ...nodeValueLogFiles,
+        open: (path, create) => {
+          const fd = nodeValueLogFiles.open(path, create);
+          ids.set(fd, Number(path.slice(-13, -5)));
+          return fd;
+        },
+        readAsync: (fd, buf, offset, length, position) => {
+          reads.push([ids.get(fd)!, position, length]);
+          return nodeValueLogFiles.readAsync(fd, buf, offset, length, position);
+        },
+      };
+      return { files, reads };
+    }
+
+    it('reads every segment, newest first, a chunk at a time, through the thread-pool read', async () => {
+      const { loc, sizes } = await threeSegments();
+      expect([...sizes.keys()]).toEqual([1, 2, 3]);
+      const { files, reads } = recording();
+      const { vlog } = await openAt(loc, { files, prewarmBytes: 1 << 20, prewarmChunkBytes: 400 });
+      await vlog.whenPrewarmed();
+      const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+      expect(vlog.valueLogStats.prewarmedBytes).toBe(total);
+      // Segment 3 (the newest), then 2, then 1, each from its start in chunks of at most 400.
+      expect([...new Set(reads.map((r) => r[0]))]).toEqual([3, 2, 1]);
+      for (const [id, size] of sizes) {
+        const mine = reads.filter((r) => r[0] === id);
+        expect(mine[0]![1]).toBe(0);
+        expect(mine.every((r) => r[2] <= 400)).toBe(true);
+        expect(mine.reduce((a, r) => a + r[2], 0)).toBe(size);
+      }
+      expect(Array.from((await vlog.get(key(6)))!)).toEqual(Array.from(value(300, 6)));
+      await vlog.close();
+    });
+
+    it('stops at its budget, and reads nothing without one', async () => {
+      const { loc, sizes } = await threeSegments();
+      const budget = sizes.get(3)! + 100;
+      const first = recording();
+      const { vlog } = await openAt(loc, { files: first.files, prewarmBytes: budget, prewarmChunkBytes: 4096 });
+      await vlog.whenPrewarmed();
+      expect(vlog.valueLogStats.prewarmedBytes).toBe(budget);
+      expect(first.reads).toEqual([
+        [3, 0, sizes.get(3)!],
+        [2, 0, 100],
+      ]);
+      await vlog.close();
+      const none = recording();
+      const again = await openAt(loc, { files: none.files });
+      await again.vlog.whenPrewarmed();
+      expect(none.reads).toEqual([]);
+      expect(again.vlog.valueLogStats.prewarmedBytes).toBe(0);
+      await again.vlog.close();
+    });
+
+    it('close waits for the read under way and starts no other; a failed read ends it and reads still work', async () => {
+      const { loc } = await threeSegments();
+      let release: () => void = () => {};
+      const released = new Promise<void>((r) => (release = r));
+      let reads = 0;
+      const files: ValueLogFiles = {
+        ...nodeValueLogFiles,
+        readAsync: async (...args) => {
+          reads++;
+          await released;
+          return nodeValueLogFiles.readAsync(...args);
+        },
+      };
+      // What close does to the engine, in order with the read's release.
+      const events: string[] = [];
+      class Logged extends LevelEngine {
+        override batch(...args: Parameters<LevelEngine['batch']>): Promise<void> {
+          events.push('engine batch');
+          return super.batch(...args);
+        }
+        override close(): Promise<void> {
+          events.push('engine close');
+          return super.close();
+        }
+      }
+      const { vlog } = await openAt(loc, { files, prewarmBytes: 1 << 20, prewarmChunkBytes: 100 }, true, Logged);
+      expect(reads).toBe(1);
+      const closing = vlog.close();
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      events.push('read released');
+      release();
+      await closing;
+      // The read holds a descriptor that close would otherwise close under it.
+      expect(events).toEqual(['read released', 'engine batch', 'engine close']);
+      expect(reads).toBe(1);
+
+      const failing: ValueLogFiles = { ...nodeValueLogFiles, readAsync: () => Promise.reject(new Error('EIO (test)')) };
+      const reopened = await openAt(loc, { files: failing, prewarmBytes: 1 << 20 });
+      await reopened.vlog.whenPrewarmed();
+      expect(reopened.vlog.valueLogStats.prewarmedBytes).toBe(0);
+      expect(Array.from((await reopened.vlog.get(key(0)))!)).toEqual(Array.from(value(300, 0)));
+      await reopened.vlog.close();
+    });
+
+    it('a node reads back a quarter of the memory available, at most storeValueLogPrewarmBytesMax', async () => {
+      expect(prewarmBudget(64 * 1024 ** 3)).toBe(storeValueLogPrewarmBytesMax);
+      expect(prewarmBudget(1024 ** 3)).toBe(256 * 1024 ** 2);
+      expect(prewarmBudget(0)).toBe(0);
+      expect(prewarmBudget(64 * 1024 ** 3, 5000)).toBe(5000);
+      expect(prewarmBudget(1024 ** 3, 0)).toBe(0);
+      const { loc, sizes } = await threeSegments();
+      const e = createEngine('classic-level', loc, { valueLog: true, availableMemoryBytes: 4 * (sizes.get(3)! + 10) });
+      await e.open();
+      await (e as ValueLogEngine).whenPrewarmed();
+      expect(e.valueLogStats!.prewarmedBytes).toBe(sizes.get(3)! + 10);
+      await e.close();
+    });
   });
 
   it('createEngine wraps the engine when asked, in DIR/vlog', async () => {
