@@ -1218,7 +1218,8 @@ export class ObjectStore {
     let next = 0;
     const stored = await this.engine.get(metaKey(META_HINT_SEQ));
     if (stored !== undefined && stored.length === 8) next = hintSeq(stored);
-    for await (const [k] of this.engine.iterate(hintsRange())) {
+    // Keys alone: a hint's value (its partition, key and time) is read when it is sent.
+    for await (const k of this.engine.keys(hintsRange())) {
       const parsed = parseHintKey(k);
       if (parsed === undefined) {
         this.counters.corrupt++;
