@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { freemem } from 'node:os';
+import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { storeValueLogPrewarmBytesMax, storeValueLogPrewarmMemoryShare } from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
@@ -16,10 +16,22 @@ export interface CreateEngineOptions {
    * 'memory' ignores it.
    */
   readonly valueLog?: boolean;
-  /** Memory the kernel reports available (default os.freemem()), which bounds the value log's read-back after a start. */
+  /** Memory available (default availableMemoryBytes()), which bounds the value log's read-back after a start. */
   readonly availableMemoryBytes?: number;
   /** Most bytes of that read-back (default storeValueLogPrewarmBytesMax; 0 = none). */
   readonly prewarmBytesMax?: number;
+}
+
+/**
+ * Memory the kernel reports available, within the process's cgroup limit when it has one
+ * (in a container, page cache counts against the container's memory).
+ */
+export function availableMemoryBytes(): number {
+  const free = freemem();
+  const limit = process.constrainedMemory?.();
+  // Unconstrained, Node reports 0 or the largest 64-bit number.
+  if (limit === undefined || !(limit > 0) || limit >= totalmem()) return free;
+  return Math.min(free, limit);
 }
 
 /** Bytes of value log to read back into the page cache at a start (see storeValueLogPrewarmBytesMax). */
@@ -38,7 +50,7 @@ export function createEngine(name: string, location: string, options: CreateEngi
     case 'rocksdb': {
       const level = new LevelEngine({ engine: name as 'classic-level' | 'rocksdb', location });
       const dir = join(location, 'vlog');
-      const prewarmBytes = prewarmBudget(options.availableMemoryBytes ?? freemem(), options.prewarmBytesMax);
+      const prewarmBytes = prewarmBudget(options.availableMemoryBytes ?? availableMemoryBytes(), options.prewarmBytesMax);
       if (options.valueLog === true) return new ValueLogEngine(level, { dir, prewarmBytes });
       // Off, over a directory that had it on: its pointers must still resolve, so the log
       // stays open for reads and nothing new is written to it.

@@ -6,10 +6,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { SeededRandom } from '../../src/env/index.js';
-import { FORMAT_POINTER, LevelEngine, ObjectStore, ValueLogEngine, createEngine, metaKey, nodeValueLogFiles, objectKey, prewarmBudget } from '../../src/store/index.js';
+import { FORMAT_POINTER, LevelEngine, ObjectStore, ValueLogEngine, createEngine, metaKey, nodeValueLogFiles, objectKey, prewarmBudget, availableMemoryBytes } from '../../src/store/index.js';
 import { storeValueLogPrewarmBytesMax } from '../../src/config/index.js';
 import type { Engine, EngineOp, ValueLogFiles, ValueLogOptions } from '../../src/store/index.js';
 import { obj, rejection, text } from './contract.js';
@@ -800,6 +800,10 @@ describe('ValueLogEngine', () => {
       expect(prewarmBudget(0)).toBe(0);
       expect(prewarmBudget(64 * 1024 ** 3, 5000)).toBe(5000);
       expect(prewarmBudget(1024 ** 3, 0)).toBe(0);
+      // This process's own bound: what the kernel reports, within any cgroup limit.
+      const available = availableMemoryBytes();
+      expect(available).toBeGreaterThan(0);
+      expect(available).toBeLessThanOrEqual(totalmem());
       const { loc, sizes } = await threeSegments();
       const e = createEngine('classic-level', loc, { valueLog: true, availableMemoryBytes: 4 * (sizes.get(3)! + 10) });
       await e.open();
