@@ -7,7 +7,8 @@ import { inProcessNodes, metricOf, putWhenReady } from './helpers.js';
 /**
  * A node keeps large objects in its value log by default, except with --sync
  * (src/store/vlog.ts), and SHOAL_VALUE_LOG=off keeps them in the database: the setting must reach the node's
- * engine, which /metrics and the data directory show.
+ * engine, which /metrics and the data directory show. After a restart the log is read back into the page
+ * cache (SHOAL_VALUE_LOG_PREWARM_MB=0: not).
  */
 describe('value log: on by default (off with --sync), SHOAL_VALUE_LOG=off writes objects inline', () => {
   const nodes = inProcessNodes('shoal-value-log-');
@@ -42,6 +43,31 @@ describe('value log: on by default (off with --sync), SHOAL_VALUE_LOG=off writes
     const asked = await nodes.start('sync-on', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', SHOAL_VALUE_LOG: 'on' }, ['--r', '1', '--w', '1', '--sync']);
     await writeAndRead(asked);
     expect(await metric(asked, 'shoal_store_value_log_bytes')).toBeGreaterThan(2000);
+  }, 30_000);
+
+  it('reads its log back into the page cache after a restart, unless SHOAL_VALUE_LOG_PREWARM_MB=0', async () => {
+    const first = await start('prewarm', {});
+    await writeAndRead(first);
+    // Nothing to read back at the first start: the log was empty.
+    expect(await metric(first, 'shoal_store_value_log_prewarmed_bytes_total')).toBe(0);
+    await first.stop();
+    const again = await start('prewarm', {});
+    const bytes = await metric(again, 'shoal_store_value_log_bytes');
+    expect(bytes).toBeGreaterThan(2000);
+    // The read-back runs beside the start; poll until it has read the whole log.
+    const deadline = Date.now() + 10_000;
+    let read = 0;
+    while ((read = await metric(again, 'shoal_store_value_log_prewarmed_bytes_total')) < bytes && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(read).toBe(bytes);
+    expect(await (await fetch(`http://127.0.0.1:${again.port}/v1/kv/big`)).text()).toBe(big);
+    await again.stop();
+    const none = await start('prewarm', { SHOAL_VALUE_LOG_PREWARM_MB: '0' });
+    expect(await metric(none, 'shoal_store_value_log_bytes')).toBe(bytes);
+    // A read of the log takes longer than a read-back of one record would have.
+    expect(await (await fetch(`http://127.0.0.1:${none.port}/v1/kv/big`)).text()).toBe(big);
+    expect(await metric(none, 'shoal_store_value_log_prewarmed_bytes_total')).toBe(0);
   }, 30_000);
 
   it('writes nothing to a log when off', async () => {
