@@ -7,7 +7,10 @@
  *
  * - Shoal, 3 nodes (`bin/shoal start`, N=3, R=W=2), driven through the SDK, default
  *   durability (acknowledged when W replicas handed the write to their engine);
- * - the same cluster restarted with `--sync` (fsync with group commit before a replica acks);
+ * - a cluster of its own with `--sync` (fsync with group commit before a replica acks; its own
+ *   data and preload: with `--sync` objects are written inside LevelDB, not to the value
+ *   log, so a `--sync` measure on the default cluster's data rewrote most of its objects
+ *   into the other layout, and the default cluster's next rounds measured that mixture);
  * - with `--rocksdb`, a cluster of its own on `--engine rocksdb` (default durability, its
  *   own data and preload), so the two engines are compared in the same run;
  * - etcd, 3 members (Debian's etcd-server, installed if missing), driven through its
@@ -73,18 +76,17 @@ const work = mkdtempSync(join(tmpdir(), 'shoal-compare-'));
 
 /** Writes keys 0..KEYS-1 once, CONC at a time, until done or the time bound. */
 /**
- * Each system's causal contexts per key, kept for the whole run (preload, rounds, the
- * restarted `--sync` cluster on the same data): every measure then writes as the one
+ * Each system's causal contexts per key, kept for the whole run (preload and rounds):
+ * every measure then writes as the one
  * writer per key that remembers what it wrote, so a key's put supersedes its previous
  * value instead of adding a sibling at the start of every measure (which made Shoal's
  * objects, and its put and get times, grow from round to round). etcd has no contexts.
  */
 const contextsOf = new Map<string, Map<string, string>>();
 const contextsFor = (system: string): Map<string, string> => {
-  // The rocksdb cluster has data of its own; `--sync` restarts the default one on its data.
-  const key = system === 'Shoal --sync' ? 'Shoal' : system;
-  let m = contextsOf.get(key);
-  if (m === undefined) contextsOf.set(key, (m = new Map()));
+  // Every cluster has data of its own.
+  let m = contextsOf.get(system);
+  if (m === undefined) contextsOf.set(system, (m = new Map()));
   return m;
 };
 
@@ -246,7 +248,7 @@ async function main(): Promise<void> {
   const etcdRoot = join(work, 'etcd');
   const preloaded = new Set<string>();
   const shoals: Array<{ system: string; root: string; sync: boolean; extra: string[] }> = [{ system: 'Shoal', root: shoalRoot, sync: false, extra: [] }];
-  if (f['no-sync'] !== true) shoals.push({ system: 'Shoal --sync', root: shoalRoot, sync: true, extra: [] });
+  if (f['no-sync'] !== true) shoals.push({ system: 'Shoal --sync', root: join(work, 'shoal-sync'), sync: true, extra: [] });
   if (f.rocksdb === true) shoals.push({ system: 'Shoal rocksdb', root: join(work, 'shoal-rocksdb'), sync: false, extra: ['--engine', 'rocksdb'] });
 
   for (let round = 1; round <= ROUNDS; round++) {
@@ -372,7 +374,7 @@ async function main(): Promise<void> {
         `${DURATION_MS / 1000} s per measure after ${WARMUP_MS / 1000} s of warm-up, ${ROUNDS} rounds alternating between the systems; medians over rounds. ` +
         `One closed-loop generator (src/bench) in one Node process drives every system, and runs on the same 2 cores as the servers ("load generator included"). ` +
         `Shoal: 3 \`bin/shoal start\` processes, N=3, R=W=2, through the SDK (CBOR over WebSocket, writes routed to an owner, gets read directly from R owners: one object and R-1 digests, with a coordinated read when they differ); ` +
-        `default durability = acknowledged when W replicas handed the write to their storage engine; \`--sync\` = fsync with group commit before a replica acknowledges. ` +
+        `default durability = acknowledged when W replicas handed the write to their storage engine; \`--sync\` = fsync with group commit before a replica acknowledges (a cluster of its own, with its own data and preload). ` +
         (f.rocksdb === true ? `"Shoal rocksdb" = a cluster of its own on \`--engine rocksdb\` (default durability, its own data and preload); the others run on classic-level, the default. ` : '') +
         `etcd ${etcdVersion(etcdBin)}: 3 members on loopback, through its v3 JSON gateway (\`/v3/kv/put\`, serializable \`/v3/kv/range\`) with a keep-alive HTTP client at the same concurrency; **etcd fsyncs its WAL on every write**, so its puts compare with Shoal's \`--sync\` puts on durability and with the default on the contract each offers. ` +
         `Ceilings: raw classic-level \`put\`/\`get\` in the generator's process at the same concurrency, and a bare ws request/response pair with CBOR against a server process doing no work. ` +
