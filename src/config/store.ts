@@ -234,9 +234,10 @@ export const storeValueLogKeydirWarmChunkEntries = 1_000;
  * evicted idle file pages (this one pages out cache untouched for a minute), each of those
  * reads went to the disk: ~70 µs each, on the main thread. The first 15 s of puts after a
  * start on a cold cache ran at 2,038-2,310/s against 4,028-4,440/s with the segments read
- * back first (docs/performance.md, fourteenth pass). 1 GiB: the live data of a few
- * million 1 KiB objects; a larger log is read only in part (its newest segments hold the
- * most live records, since collection moves them to the head).
+ * back first (docs/performance.md, fourteenth pass). 1 GiB: up to about a million
+ * objects of 1 KiB, fewer with the garbage segments hold (collection starts at 70%); a
+ * larger log is read only in part, newest first (collection moves live records to the
+ * head, so the newest segments hold the most of them).
  */
 export const storeValueLogPrewarmBytesMax = 1024 * 1024 * 1024;
 
