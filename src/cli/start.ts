@@ -218,7 +218,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     cacheEntriesMax = Number(cacheRaw);
   }
 
-  // Also not a flag: value separation is on by default without --sync (src/store/vlog.ts);
+  // Also not a flag: value separation is on by default, with --sync too (src/store/vlog.ts);
   // 'off' keeps every object inside the engine, as before the eighth session.
   let valueLog: boolean | undefined;
   const valueLogRaw = env['SHOAL_VALUE_LOG']?.trim();

@@ -38,7 +38,7 @@ export interface NodeOptions {
   memorySoftLimitBytes?: number;
   /** Objects in the store's read cache (undefined = storeCacheEntriesMax, 0 = no cache). */
   cacheEntriesMax?: number;
-  /** Large objects kept in a value log beside LevelDB (src/store/vlog.ts); undefined = on without `sync`, off with it. */
+  /** Large objects kept in a value log beside LevelDB (src/store/vlog.ts); undefined = on (with `sync` too). */
   valueLog?: boolean;
   /** Most value-log bytes read back into the page cache at the start (SHOAL_VALUE_LOG_PREWARM_MB; undefined = storeValueLogPrewarmBytesMax). */
   valueLogPrewarmBytes?: number;

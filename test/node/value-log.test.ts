@@ -5,12 +5,12 @@ import type { RunningNode } from '../../src/node/index.js';
 import { inProcessNodes, metricOf, putWhenReady } from './helpers.js';
 
 /**
- * A node keeps large objects in its value log by default, except with --sync
+ * A node keeps large objects in its value log by default, with --sync too
  * (src/store/vlog.ts), and SHOAL_VALUE_LOG=off keeps them in the database: the setting must reach the node's
  * engine, which /metrics and the data directory show. After a restart the log is read back into the page
  * cache (SHOAL_VALUE_LOG_PREWARM_MB=0: not).
  */
-describe('value log: on by default (off with --sync), SHOAL_VALUE_LOG=off writes objects inline', () => {
+describe('value log: on by default (with --sync too), SHOAL_VALUE_LOG=off writes objects inline', () => {
   const nodes = inProcessNodes('shoal-value-log-');
   const start = (id: string, env: Record<string, string>): Promise<RunningNode> =>
     nodes.start(id, { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', ...env }, ['--r', '1', '--w', '1']);
@@ -36,13 +36,13 @@ describe('value log: on by default (off with --sync), SHOAL_VALUE_LOG=off writes
     expect(await readdir(join(nodes.dataDir('on'), 'vlog'))).toEqual(['00000001.vlog']);
   }, 30_000);
 
-  it('is off by default with --sync (two fsyncs a commit), unless asked for', async () => {
+  it('is on with --sync too, unless SHOAL_VALUE_LOG=off', async () => {
     const synced = await nodes.start('sync', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0' }, ['--r', '1', '--w', '1', '--sync']);
     await writeAndRead(synced);
-    expect(await metric(synced, 'shoal_store_value_log_bytes')).toBe(0);
-    const asked = await nodes.start('sync-on', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', SHOAL_VALUE_LOG: 'on' }, ['--r', '1', '--w', '1', '--sync']);
-    await writeAndRead(asked);
-    expect(await metric(asked, 'shoal_store_value_log_bytes')).toBeGreaterThan(2000);
+    expect(await metric(synced, 'shoal_store_value_log_bytes')).toBeGreaterThan(2000);
+    const off = await nodes.start('sync-off', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', SHOAL_VALUE_LOG: 'off' }, ['--r', '1', '--w', '1', '--sync']);
+    await writeAndRead(off);
+    expect(await metric(off, 'shoal_store_value_log_bytes')).toBe(0);
   }, 30_000);
 
   it('reads its log back into the page cache after a restart, unless SHOAL_VALUE_LOG_PREWARM_MB=0', async () => {
