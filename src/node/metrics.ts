@@ -450,6 +450,7 @@ export class NodeMetrics {
     storeCounter('shoal_store_value_log_keydir_hits_total', 'Value-log pointer lookups (reads and collection checks) answered from memory instead of the engine.', 'valueLogKeydirHits');
     storeCounter('shoal_store_value_log_keydir_warmed_total', 'Engine entries read to fill the value log keydir after the start.', 'valueLogKeydirWarmed');
     storeCounter('shoal_store_value_log_prewarmed_bytes_total', 'Value log bytes read back into the page cache after the start.', 'valueLogPrewarmedBytes');
+    storeCounter('shoal_store_value_log_prewarm_failures_total', 'Read-backs of the value log after the start ended by a failed read (reads still work; the rest of the log stays cold).', 'valueLogPrewarmFailures');
     storeCounter('shoal_store_value_log_collect_failures_total', 'Value-log collections given up (a damaged record or a storage error); the segment is kept.', 'valueLogCollectFailures');
     storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
     storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');

@@ -158,6 +158,7 @@ export interface StoreStats {
   valueLogKeydirHits: number;
   valueLogKeydirWarmed: number;
   valueLogPrewarmedBytes: number;
+  valueLogPrewarmFailures: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -759,6 +760,7 @@ export class ObjectStore {
       valueLogKeydirHits: vlog?.keydirHits ?? 0,
       valueLogKeydirWarmed: vlog?.keydirWarmed ?? 0,
       valueLogPrewarmedBytes: vlog?.prewarmedBytes ?? 0,
+      valueLogPrewarmFailures: vlog?.prewarmFailures ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

@@ -195,6 +195,8 @@ export interface ValueLogStats {
   readonly keydirWarmed: number;
   /** Segment bytes read back into the page cache after the start. */
   readonly prewarmedBytes: number;
+  /** Read-backs ended by a failed read (the rest of the log stays cold; reads still work). */
+  readonly prewarmFailures: number;
 }
 
 interface Segment {
@@ -279,7 +281,7 @@ export class ValueLogEngine implements Engine {
   private readonly readers = new Map<number, number>();
   private retired: Segment[] = [];
   private buf: Buffer;
-  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0 };
+  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0, prewarmFailures: 0 };
   /** Object key (latin1) -> its pointer (latin1), for keys whose engine value is that pointer. */
   private readonly keydir = new Map<string, string>();
   private readonly keydirMax: number;
@@ -401,7 +403,8 @@ export class ValueLogEngine implements Engine {
         if (left <= 0) return;
       }
     } catch {
-      // Nothing depends on the cache being warm.
+      // Nothing depends on the cache being warm; the count shows an operator it stopped.
+      this.counters.prewarmFailures++;
     }
   }
 

@@ -718,6 +718,7 @@ describe('ValueLogEngine', () => {
       await vlog.whenPrewarmed();
       const total = [...sizes.values()].reduce((a, b) => a + b, 0);
       expect(vlog.valueLogStats.prewarmedBytes).toBe(total);
+      expect(vlog.valueLogStats.prewarmFailures).toBe(0);
       // Segment 3 (the newest), then 2, then 1, each from its start in chunks of at most 400.
       expect([...new Set(reads.map((r) => r[0]))]).toEqual([3, 2, 1]);
       for (const [id, size] of sizes) {
@@ -790,6 +791,7 @@ describe('ValueLogEngine', () => {
       const reopened = await openAt(loc, { files: failing, prewarmBytes: 1 << 20 });
       await reopened.vlog.whenPrewarmed();
       expect(reopened.vlog.valueLogStats.prewarmedBytes).toBe(0);
+      expect(reopened.vlog.valueLogStats.prewarmFailures).toBe(1);
       expect(Array.from((await reopened.vlog.get(key(0)))!)).toEqual(Array.from(value(300, 0)));
       await reopened.vlog.close();
     });
