@@ -451,6 +451,8 @@ export class NodeMetrics {
     storeCounter('shoal_store_value_log_keydir_warmed_total', 'Engine entries read to fill the value log keydir after the start.', 'valueLogKeydirWarmed');
     storeCounter('shoal_store_value_log_prewarmed_bytes_total', 'Value log bytes read back into the page cache after the start.', 'valueLogPrewarmedBytes');
     storeCounter('shoal_store_value_log_prewarm_failures_total', 'Read-backs of the value log after the start ended by a failed read (reads still work; the rest of the log stays cold).', 'valueLogPrewarmFailures');
+    storeCounter('shoal_store_value_log_checkpoints_total', 'Checkpoints of the value log as the write-ahead log (--sync): synced engine writes that bound what a start replays.', 'valueLogCheckpoints');
+    storeCounter('shoal_store_value_log_replayed_batches_total', 'Batches replayed from the value log into the engine at the start (--sync, after a crash of the machine).', 'valueLogReplayedBatches');
     storeCounter('shoal_store_value_log_collect_failures_total', 'Value-log collections given up (a damaged record or a storage error); the segment is kept.', 'valueLogCollectFailures');
     storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
     storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');

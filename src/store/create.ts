@@ -16,6 +16,12 @@ export interface CreateEngineOptions {
    * 'memory' ignores it.
    */
   readonly valueLog?: boolean;
+  /**
+   * With the value log on: it is also the write-ahead log (src/store/vlog.ts, Write-ahead),
+   * for `--sync`: each batch costs one fsync, of the log, instead of one of the log and
+   * one of the engine's. Default false.
+   */
+  readonly wal?: boolean;
   /** Memory available (default availableMemoryBytes()), which bounds the value log's read-back after a start. */
   readonly availableMemoryBytes?: number;
   /** Most bytes of that read-back (default storeValueLogPrewarmBytesMax; 0 = none). */
@@ -51,7 +57,7 @@ export function createEngine(name: string, location: string, options: CreateEngi
       const level = new LevelEngine({ engine: name as 'classic-level' | 'rocksdb', location });
       const dir = join(location, 'vlog');
       const prewarmBytes = prewarmBudget(options.availableMemoryBytes ?? availableMemoryBytes(), options.prewarmBytesMax);
-      if (options.valueLog === true) return new ValueLogEngine(level, { dir, prewarmBytes });
+      if (options.valueLog === true) return new ValueLogEngine(level, { dir, prewarmBytes, wal: options.wal === true });
       // Off, over a directory that had it on: its pointers must still resolve, so the log
       // stays open for reads and nothing new is written to it.
       return existsSync(dir) ? new ValueLogEngine(level, { dir, minBytes: Infinity, prewarmBytes }) : level;

@@ -159,6 +159,9 @@ export interface StoreStats {
   valueLogKeydirWarmed: number;
   valueLogPrewarmedBytes: number;
   valueLogPrewarmFailures: number;
+  /** As the write-ahead log (`--sync`): checkpoints written, and batches replayed at the start. */
+  valueLogCheckpoints: number;
+  valueLogReplayedBatches: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -761,6 +764,8 @@ export class ObjectStore {
       valueLogKeydirWarmed: vlog?.keydirWarmed ?? 0,
       valueLogPrewarmedBytes: vlog?.prewarmedBytes ?? 0,
       valueLogPrewarmFailures: vlog?.prewarmFailures ?? 0,
+      valueLogCheckpoints: vlog?.checkpoints ?? 0,
+      valueLogReplayedBatches: vlog?.replayedBatches ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ShoalError } from '../errors/index.js';
 import {
+  storeValueLogCheckpointBytes,
   storeValueLogCollectChunkBytes,
   storeValueLogCollectFloorBytes,
   storeValueLogCollectGarbageRatio,
@@ -10,6 +11,7 @@ import {
   storeValueLogKeydirWarmChunkEntries,
   storeValueLogMinBytes,
   storeValueLogPrewarmChunkBytes,
+  storeValueLogReplayChunkBytes,
   storeValueLogSegmentBytes,
   storeValueLogWriteBufferBytes,
 } from '../config/index.js';
@@ -50,7 +52,29 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * written back; the other replicas still hold the object. A batch synced with `logOnly`
  * (a metadata mark, which the store sends so only when `--sync` is off) syncs the engine's
  * log alone, and so may make earlier pointers durable ahead of their records: the same
- * loss, which that mode never promised against.
+ * loss, which that mode never promised against. As the write-ahead log (below) every
+ * batch, collection's moves included, syncs its segment before its engine write.
+ *
+ * Write-ahead (`wal`, which a node turns on with `--sync`; WiscKey's vLog is its WAL too).
+ * Each batch is appended whole: its records, then a trailer record (key `vlog.batch`, not
+ * an object key, so collection treats it as garbage) holding every engine op of the batch,
+ * pointers included, and a CRC over the batch's records and the trailer. The segment is
+ * fdatasync'ed, and only then is the engine's batch written, not synced: one fsync per
+ * commit instead of two (docs/performance.md, fifteenth pass). A batch never spans two
+ * segments. So every engine write, whichever part of LevelDB's log a crash keeps, names a
+ * batch already on disk in the log, and LevelDB's durable state is that after some prefix
+ * of the logged batches. The checkpoint (engine key `vlog.checkpoint`, always written
+ * synced) names a log position before which LevelDB holds every batch on disk: written at
+ * each open, each `checkpointBytes` of log (inside that batch's engine write, then synced),
+ * by each collection before it deletes a segment, before a `clear` (so that no batch from
+ * before it is replayed over it) and at close. An open reads the log from the checkpoint,
+ * segment by segment, up to the first torn or damaged record or failed CRC (a batch not
+ * wholly on disk was never acknowledged, and nothing is appended after it), applies the
+ * batches' ops in one synced engine write with a new checkpoint, and only then serves.
+ * Replaying batches the engine already holds is harmless: they are applied in order, so
+ * each key ends as the last batch left it. The checkpoint also says whether the log after
+ * it has trailers: a start without `wal` replays what a crashed `--sync` run logged, then
+ * writes a checkpoint saying there is nothing more to look for.
  *
  * Garbage collection (WiscKey's): the oldest segment is read record by record; each
  * record whose key still points at it is appended to the head segment and its pointer
@@ -172,6 +196,14 @@ export interface ValueLogOptions {
   readonly prewarmChunkBytes?: number;
   /** Runs a step of collection or of the keydir's fill later (default setImmediate): neither runs inside a caller's call. */
   readonly defer?: (fn: () => void) => void;
+  /**
+   * The log is the write-ahead log (`--sync`; see Write-ahead): every batch is recorded
+   * whole and synced before the engine's write, which is not synced; a start replays
+   * what the engine may have lost. Default false.
+   */
+  readonly wal?: boolean;
+  /** Log bytes between two checkpoints as the write-ahead log (storeValueLogCheckpointBytes). */
+  readonly checkpointBytes?: number;
 }
 
 /** What the value log holds and has done, for metrics. */
@@ -197,6 +229,10 @@ export interface ValueLogStats {
   readonly prewarmedBytes: number;
   /** Read-backs ended by a failed read (the rest of the log stays cold; reads still work). */
   readonly prewarmFailures: number;
+  /** Checkpoints written as the write-ahead log (by bytes written, collections and closes). */
+  readonly checkpoints: number;
+  /** Batches replayed from the log into the engine at the start. */
+  readonly replayedBatches: number;
 }
 
 interface Segment {
@@ -238,6 +274,103 @@ function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array): boolean {
  * restart does not forget the garbage the log holds.
  */
 const GARBAGE_KEY = Uint8Array.of(NS_META, ...new TextEncoder().encode('vlog.garbage'));
+
+/**
+ * The key of a batch's trailer record (as the write-ahead log): not an object key, so
+ * collection never finds it live, and no engine ever holds it.
+ */
+const WAL_KEY = Uint8Array.of(NS_META, ...new TextEncoder().encode('vlog.batch'));
+
+/**
+ * The engine key of the checkpoint: how far into the log the engine is known to hold
+ * every batch on disk, and whether batches after it carry trailers (see Write-ahead).
+ * Value: u8 flags (1: write-ahead) | u32be segment | u32be offset.
+ */
+const CHECKPOINT_KEY = Uint8Array.of(NS_META, ...new TextEncoder().encode('vlog.checkpoint'));
+
+interface LogPosition {
+  readonly seg: number;
+  readonly off: number;
+}
+
+function checkpointOp(wal: boolean, at: LogPosition): EngineOp {
+  const v = new Uint8Array(9);
+  v[0] = wal ? 1 : 0;
+  putU32(v, 1, at.seg);
+  putU32(v, 5, at.off);
+  return { type: 'put', key: CHECKPOINT_KEY, value: v };
+}
+
+function checkpointOf(v: Uint8Array | undefined): (LogPosition & { wal: boolean }) | undefined {
+  if (v === undefined || v.length !== 9) return undefined;
+  return { wal: (v[0]! & 1) === 1, seg: u32(v, 1), off: u32(v, 5) };
+}
+
+/**
+ * Bytes of a trailer's value for `ops`, `separated` telling which of them the log keeps
+ * (their engine value is then a pointer). Trailer value:
+ *
+ *   u32be crc | u32be count | count x (u8 type (0 put, 1 del) | u32be keyLen | key [| u32be valueLen | value])
+ *
+ * The CRC covers the batch's records before the trailer, then the trailer's bytes after it.
+ */
+function trailerBytes(ops: readonly EngineOp[], separated: (op: EngineOp) => boolean): number {
+  let n = 8;
+  for (const op of ops) {
+    n += 5 + op.key.length;
+    if (op.type === 'put') n += 4 + (separated(op) ? POINTER_BYTES : op.value.length);
+  }
+  return n;
+}
+
+/** The trailer's value for the engine batch `out` (pointers in place), `bytes` long. */
+function encodeTrailer(out: readonly EngineOp[], bytes: number, recordsCrc: number): Uint8Array {
+  const b = Buffer.allocUnsafe(bytes);
+  putU32(b, 4, out.length);
+  let at = 8;
+  for (const op of out) {
+    b[at] = op.type === 'put' ? 0 : 1;
+    putU32(b, at + 1, op.key.length);
+    b.set(op.key, at + 5);
+    at += 5 + op.key.length;
+    if (op.type === 'put') {
+      putU32(b, at, op.value.length);
+      b.set(op.value, at + 4);
+      at += 4 + op.value.length;
+    }
+  }
+  if (at !== bytes) throw new ShoalError('INTERNAL', `value log trailer: ${at} bytes written, ${bytes} expected`);
+  putU32(b, 0, crc32(b.subarray(4), recordsCrc));
+  return b;
+}
+
+/** A trailer's engine ops (copies), or undefined when it is not one this log wrote whole. */
+function decodeTrailer(v: Uint8Array, recordsCrc: number): EngineOp[] | undefined {
+  if (v.length < 8 || crc32(v.subarray(4), recordsCrc) !== u32(v, 0)) return undefined;
+  const count = u32(v, 4);
+  const out: EngineOp[] = [];
+  let at = 8;
+  for (let i = 0; i < count; i++) {
+    if (at + 5 > v.length) return undefined;
+    const type = v[at]!;
+    const keyLen = u32(v, at + 1);
+    at += 5;
+    if (at + keyLen > v.length) return undefined;
+    const key = v.slice(at, at + keyLen);
+    at += keyLen;
+    if (type === 1) {
+      out.push({ type: 'del', key });
+      continue;
+    }
+    if (type !== 0 || at + 4 > v.length) return undefined;
+    const len = u32(v, at);
+    at += 4;
+    if (at + len > v.length) return undefined;
+    out.push({ type: 'put', key, value: v.slice(at, at + len) });
+    at += len;
+  }
+  return at === v.length ? out : undefined;
+}
 
 function f64(x: number): Uint8Array {
   const b = new Uint8Array(8);
@@ -281,7 +414,13 @@ export class ValueLogEngine implements Engine {
   private readonly readers = new Map<number, number>();
   private retired: Segment[] = [];
   private buf: Buffer;
-  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0, prewarmFailures: 0 };
+  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0, prewarmFailures: 0, checkpoints: 0, replayedBatches: 0 };
+  private readonly wal: boolean;
+  private readonly checkpointBytes: number;
+  /** As the write-ahead log: the end of the last batch the engine has taken. */
+  private applied: LogPosition = { seg: 0, off: 0 };
+  /** Log bytes written since the last checkpoint. */
+  private sinceCheckpoint = 0;
   /** Object key (latin1) -> its pointer (latin1), for keys whose engine value is that pointer. */
   private readonly keydir = new Map<string, string>();
   private readonly keydirMax: number;
@@ -303,6 +442,8 @@ export class ValueLogEngine implements Engine {
     this.prewarmBytes = Math.max(0, options.prewarmBytes ?? 0);
     this.prewarmChunk = Math.max(1, options.prewarmChunkBytes ?? storeValueLogPrewarmChunkBytes);
     this.later = options.defer ?? ((fn) => void setImmediate(fn));
+    this.wal = options.wal === true;
+    this.checkpointBytes = options.checkpointBytes ?? storeValueLogCheckpointBytes;
     // The store gathers a turn's operations for one call, as it does for the engine below.
     this.defer = (inner as { defer?: (fn: () => void) => void }).defer;
     this.buf = Buffer.allocUnsafe(64 * 1024);
@@ -345,9 +486,20 @@ export class ValueLogEngine implements Engine {
         this.segments.set(id, { id, path, fd, size, retiredAt: undefined, skip: false });
         this.total += size;
       }
+      // Batches the engine may have lost in a crash of the machine, before anything else
+      // reads it (see Write-ahead).
+      const checkpoint = checkpointOf(await this.inner.get(CHECKPOINT_KEY));
+      const replay = checkpoint?.wal === true ? this.replay(checkpoint) : [];
       // A new head on every open: the last one may end in a record torn by a crash, and
       // nothing is ever appended after bytes that might be torn.
       this.head = this.createSegment(last + 1);
+      this.applied = { seg: this.head.id, off: 0 };
+      this.sinceCheckpoint = 0;
+      if (this.wal || checkpoint?.wal === true) {
+        // What was replayed, and a checkpoint at the new head that says whether batches
+        // after it carry trailers, in one synced write: a crash before it replays again.
+        await this.inner.batch([...replay, checkpointOp(this.wal, this.applied)], { sync: true });
+      }
       const saved = await this.inner.get(GARBAGE_KEY);
       if (saved !== undefined && saved.length === 8) {
         const g = new DataView(saved.buffer, saved.byteOffset, 8).getFloat64(0);
@@ -362,6 +514,56 @@ export class ValueLogEngine implements Engine {
     this.opened = true;
     if (this.keydirMax > 0 && this.total > 0) this.warming = this.warmKeydir();
     if (this.prewarmBytes > 0 && this.total > 0) this.prewarming = this.prewarm();
+  }
+
+  /**
+   * The engine ops of every batch logged whole after `from`, in order, a later op on a
+   * key replacing an earlier one (see Write-ahead). A segment is read until its first
+   * record that is torn or damaged, or a batch whose CRC fails: a batch whose bytes were
+   * not all on disk was never acknowledged, and nothing was appended after it.
+   */
+  private replay(from: LogPosition): EngineOp[] {
+    const ops = new Map<string, EngineOp>();
+    const ids = [...this.segments.keys()].filter((id) => id >= from.seg).sort((a, b) => a - b);
+    let chunk = Buffer.allocUnsafe(storeValueLogReplayChunkBytes);
+    for (const id of ids) {
+      const seg = this.segments.get(id)!;
+      let chunkAt = 0;
+      let chunkLen = 0;
+      // `len` bytes at `at`, or undefined past the end of the segment; valid until the next call.
+      const bytes = (at: number, len: number): Buffer | undefined => {
+        if (at + len > seg.size) return undefined;
+        if (at < chunkAt || at + len > chunkAt + chunkLen) {
+          if (len > chunk.length) chunk = Buffer.allocUnsafe(len);
+          chunkAt = at;
+          chunkLen = this.files.read(seg.fd, chunk, 0, Math.min(chunk.length, seg.size - at), at);
+          if (chunkLen < len) return undefined;
+        }
+        return chunk.subarray(at - chunkAt, at - chunkAt + len);
+      };
+      let at = id === from.seg ? from.off : 0;
+      let crc = 0;
+      for (;;) {
+        const header = bytes(at, RECORD_HEADER_BYTES);
+        if (header === undefined) break;
+        const keyLen = u32(header, 4);
+        const size = RECORD_HEADER_BYTES + keyLen + u32(header, 8);
+        const rec = bytes(at, size);
+        if (rec === undefined || crc32(rec.subarray(4, RECORD_HEADER_BYTES + keyLen)) !== u32(rec, 0)) break;
+        const k = rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + keyLen);
+        if (keyLen === WAL_KEY.length && sameBytes(k, 0, WAL_KEY)) {
+          const batch = decodeTrailer(rec.subarray(RECORD_HEADER_BYTES + keyLen), crc);
+          if (batch === undefined) break;
+          for (const op of batch) ops.set(latin1(op.key), op);
+          this.counters.replayedBatches++;
+          crc = 0;
+        } else {
+          crc = crc32(rec, crc);
+        }
+        at += size;
+      }
+    }
+    return [...ops.values()];
   }
 
   /** Resolves once the read-back of segments after the start has ended (or there was none). */
@@ -462,7 +664,13 @@ export class ValueLogEngine implements Engine {
     // Its read in flight holds a descriptor that closeFiles is about to close.
     await this.prewarming;
     await this.lock.catch(() => undefined);
-    await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }]).catch(() => undefined);
+    // As the write-ahead log, synced with a checkpoint: the next start replays nothing.
+    const last: EngineOp[] = [{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }];
+    if (this.wal) last.push(checkpointOp(true, this.applied));
+    await this.inner.batch(last, this.wal ? { sync: true } : undefined).then(
+      () => void (this.wal && this.counters.checkpoints++),
+      () => undefined,
+    );
     this.opened = false;
     this.closeFiles();
     await this.inner.close();
@@ -528,6 +736,12 @@ export class ValueLogEngine implements Engine {
         dropped += RECORD_HEADER_BYTES + k.length + ptr.len;
         gone.push(k);
       }
+      if (this.wal) {
+        // A checkpoint first: a batch logged before the clear must not be replayed over it.
+        await this.inner.batch([checkpointOp(true, this.applied)], { sync: true });
+        this.counters.checkpoints++;
+        this.sinceCheckpoint = 0;
+      }
       await this.inner.clear(range);
       // Every keydir entry is a pointer the engine held, so the scan above named them all.
       for (const k of gone) this.keydir.delete(latin1(k));
@@ -543,55 +757,26 @@ export class ValueLogEngine implements Engine {
     });
   }
 
-  /** Appends the batch's large objects to the log, then writes the batch (with pointers) below. */
+  /**
+   * Appends the batch's large objects to the log (and as the write-ahead log, the batch
+   * itself: a trailer record), then writes the batch (with pointers) below.
+   */
   private async write(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
     const sync = options?.sync === true;
-    // A `logOnly` sync leaves the segments alone (BatchOptions.logOnly; see Ordering).
-    const syncSegments = sync && options.logOnly !== true;
-    const head = this.open_();
-    let out: EngineOp[] | undefined;
-    let pointers: Uint8Array | undefined;
-    let p = 0;
-    let pos = 0;
-    let base = head.size;
-    let seg = head;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
+    const wal = this.wal;
+    // A `logOnly` sync leaves the segments alone (BatchOptions.logOnly; see Ordering). As
+    // the write-ahead log, every batch's bytes are synced before the engine sees it.
+    const syncSegments = wal || (sync && options.logOnly !== true);
+    let recordBytes = 0;
+    let separated = 0;
+    for (const op of ops) {
       if (op.replaces !== undefined && op.replaces >= this.minBytes) this.garbage += RECORD_HEADER_BYTES + op.key.length + op.replaces;
-      if (op.type !== 'put' || op.value.length < this.minBytes || op.key[0] !== NS_OBJECT) {
-        if (out !== undefined) out.push(op);
-        continue;
+      if (this.separates(op)) {
+        recordBytes += RECORD_HEADER_BYTES + op.key.length + op.value.length;
+        separated++;
       }
-      if (out === undefined) {
-        out = ops.slice(0, i);
-        pointers = new Uint8Array(POINTER_BYTES * (ops.length - i));
-      }
-      const size = RECORD_HEADER_BYTES + op.key.length + op.value.length;
-      if (base + pos > 0 && base + pos + size > this.segmentBytes) {
-        // The head is full: finish it and start the next segment.
-        this.flush(seg, base, pos);
-        seg = this.createSegment(seg.id + 1);
-        this.head = seg;
-        base = 0;
-        pos = 0;
-      }
-      if (pos + size > this.buf.length) {
-        this.flush(seg, base, pos);
-        base += pos;
-        pos = 0;
-        if (size > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
-      }
-      const off = base + pos;
-      pos = this.putRecord(pos, op.key, op.value);
-      const ptr = pointers!.subarray(p, p + POINTER_BYTES);
-      p += POINTER_BYTES;
-      ptr[0] = FORMAT_POINTER;
-      putU32(ptr, 1, seg.id);
-      putU32(ptr, 5, off);
-      putU32(ptr, 9, op.value.length);
-      out.push({ type: 'put', key: op.key, value: ptr });
     }
-    if (out === undefined) {
+    if (separated === 0 && !wal) {
       // A synced batch promises that everything written before it is on disk: the
       // segments too, even when this batch adds nothing to them.
       if (syncSegments) await this.syncSegments();
@@ -601,11 +786,87 @@ export class ValueLogEngine implements Engine {
       if (this.keydir.size > 0) this.remember(ops);
       return;
     }
+    const trailerValueBytes = wal ? trailerBytes(ops, (op) => this.separates(op)) : 0;
+    const trailerRecordBytes = wal ? RECORD_HEADER_BYTES + WAL_KEY.length + trailerValueBytes : 0;
+    let seg = this.open_();
+    // A batch never spans two segments (the replay reads a batch from one file); a
+    // segment grows past `segmentBytes` by at most the one batch that starts it.
+    if (seg.size > 0 && seg.size + recordBytes + trailerRecordBytes > this.segmentBytes) {
+      seg = this.createSegment(seg.id + 1);
+      this.head = seg;
+    }
+    const out: EngineOp[] = [];
+    const pointers = separated > 0 ? new Uint8Array(POINTER_BYTES * separated) : undefined;
+    let p = 0;
+    let pos = 0;
+    let base = seg.size;
+    let crc = 0;
+    for (const op of ops) {
+      if (!this.separates(op)) {
+        out.push(op);
+        continue;
+      }
+      const size = RECORD_HEADER_BYTES + op.key.length + op.value.length;
+      ({ base, pos } = this.room(seg, base, pos, size));
+      const off = base + pos;
+      pos = this.putRecord(pos, op.key, op.value);
+      if (wal) crc = crc32(this.buf.subarray(pos - size, pos), crc);
+      const ptr = pointers!.subarray(p, p + POINTER_BYTES);
+      p += POINTER_BYTES;
+      ptr[0] = FORMAT_POINTER;
+      putU32(ptr, 1, seg.id);
+      putU32(ptr, 5, off);
+      putU32(ptr, 9, op.value.length);
+      out.push({ type: 'put', key: op.key, value: ptr });
+    }
+    if (wal) {
+      const trailer = encodeTrailer(out, trailerValueBytes, crc);
+      ({ base, pos } = this.room(seg, base, pos, trailerRecordBytes));
+      pos = this.putRecord(pos, WAL_KEY, trailer);
+      // Dead once the engine holds the batch: collection skips it (not an object key).
+      this.garbage += trailerRecordBytes;
+    }
     this.flush(seg, base, pos);
     if (this.buf.length > storeValueLogWriteBufferBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
     if (syncSegments) await this.syncSegments();
-    await this.inner.batch(out, sync ? { sync } : undefined);
+    if (!wal) {
+      await this.inner.batch(out, sync ? { sync } : undefined);
+      this.remember(out);
+      return;
+    }
+    // The log holds the batch on disk now: the engine's write need not be synced. Every
+    // `checkpointBytes` one is, with a checkpoint naming the end of this batch, which
+    // bounds what a start replays.
+    const end = { seg: seg.id, off: seg.size };
+    this.sinceCheckpoint += recordBytes + trailerRecordBytes;
+    if (this.sinceCheckpoint >= this.checkpointBytes) {
+      out.push(checkpointOp(true, end));
+      await this.inner.batch(out, { sync: true });
+      out.pop();
+      this.sinceCheckpoint = 0;
+      this.counters.checkpoints++;
+    } else {
+      await this.inner.batch(out);
+    }
+    this.applied = end;
     this.remember(out);
+  }
+
+  /** Whether the log keeps `op`'s value (a large object put) rather than the engine. */
+  private separates(op: EngineOp): op is Extract<EngineOp, { type: 'put' }> {
+    return op.type === 'put' && op.value.length >= this.minBytes && op.key[0] === NS_OBJECT;
+  }
+
+  /**
+   * Makes room for `size` more bytes in the write buffer of a batch written at `base` of
+   * `seg` (`pos` bytes buffered): flushes what is buffered when it would not fit, and
+   * grows the buffer for a record larger than it.
+   */
+  private room(seg: Segment, base: number, pos: number, size: number): { base: number; pos: number } {
+    if (pos + size <= this.buf.length) return { base, pos };
+    this.flush(seg, base, pos);
+    if (size > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    return { base: base + pos, pos: 0 };
   }
 
   /**
@@ -949,7 +1210,14 @@ export class ValueLogEngine implements Engine {
     // before its record is: without `sync` that was never promised (see Ordering), and
     // with `sync` the write synced its own segments first.
     await this.syncSegments();
-    await this.inner.batch([{ type: 'put', key: GARBAGE_KEY, value: f64(garbageAfter()) }], { sync: true });
+    // As the write-ahead log, with a checkpoint: the next start need not read the log from
+    // before it (a replay passes over a missing segment, whose batches this synced write
+    // has just made durable in the engine: writes run one at a time, and it is older than
+    // the head).
+    const moved: EngineOp[] = [{ type: 'put', key: GARBAGE_KEY, value: f64(garbageAfter()) }];
+    if (this.wal) moved.push(checkpointOp(true, this.applied));
+    await this.inner.batch(moved, { sync: true });
+    if (this.wal) this.counters.checkpoints++;
     try {
       await this.files.unlink(seg.path);
       await this.files.syncDir(this.dir);

@@ -40,6 +40,11 @@ describe('value log: on by default (with --sync too), SHOAL_VALUE_LOG=off writes
     const synced = await nodes.start('sync', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0' }, ['--r', '1', '--w', '1', '--sync']);
     await writeAndRead(synced);
     expect(await metric(synced, 'shoal_store_value_log_bytes')).toBeGreaterThan(2000);
+    // With --sync it is the write-ahead log: a small object's batch is logged too (without
+    // --sync, the first test's log holds the large record alone).
+    const before = await metric(synced, 'shoal_store_value_log_bytes');
+    expect((await fetch(`http://127.0.0.1:${synced.port}/v1/kv/small2`, { method: 'PUT', body: 's' })).status).toBe(204);
+    expect(await metric(synced, 'shoal_store_value_log_bytes')).toBeGreaterThan(before);
     const off = await nodes.start('sync-off', { SHOAL_MEMORY_SOFT_LIMIT_MB: '0', SHOAL_VALUE_LOG: 'off' }, ['--r', '1', '--w', '1', '--sync']);
     await writeAndRead(off);
     expect(await metric(off, 'shoal_store_value_log_bytes')).toBe(0);

@@ -15,11 +15,11 @@ function memoryHarness(): EngineHarness {
   };
 }
 
-function levelHarness(engine: 'classic-level' | 'rocksdb', valueLog = false): EngineHarness {
+function levelHarness(engine: 'classic-level' | 'rocksdb', valueLog = false, wal = false): EngineHarness {
   let root: string | undefined;
   let n = 0;
   return {
-    name: valueLog ? `value log over ${engine}` : engine,
+    name: valueLog ? `value log${wal ? ' (write-ahead)' : ''} over ${engine}` : engine,
     async fresh(): Promise<Location> {
       root ??= await mkdtemp(join(tmpdir(), `shoal-store-${engine}-`));
       const location = join(root, `db${n++}`);
@@ -36,6 +36,9 @@ function levelHarness(engine: 'classic-level' | 'rocksdb', valueLog = false): En
             collectFloorBytes: 0,
             collectGarbageRatio: 0.01,
             collectChunkBytes: 256,
+            wal,
+            // As the write-ahead log, a checkpoint every few batches too.
+            checkpointBytes: 2048,
           }),
       };
     },
@@ -49,3 +52,4 @@ storeContract(memoryHarness());
 storeContract(levelHarness('classic-level'));
 storeContract(levelHarness('rocksdb'));
 storeContract(levelHarness('classic-level', true));
+storeContract(levelHarness('classic-level', true, true));

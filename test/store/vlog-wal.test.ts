@@ -1,0 +1,345 @@
+/**
+ * The value log as the write-ahead log (`--sync`; src/store/vlog.ts, Write-ahead): one
+ * sync of the log per batch and unsynced engine writes, checkpoints, and the replay at a
+ * start after a crash of the machine has lost the engine's unsynced writes.
+ *
+ * A crash of the machine is modelled by a shadow: every engine write also goes to a
+ * second LevelDB, but only once it is durable (a synced write makes itself and every
+ * write before it durable), and a crash keeps the first `keep` of the writes that were
+ * not yet durable (LevelDB's log survives up to some point). The node then restarts on
+ * the shadow, with the value log's segments as they were.
+ */
+import { describe, expect, it } from 'vitest';
+import { open, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SeededRandom } from '../../src/env/index.js';
+import { LevelEngine, ValueLogEngine, metaKey, nodeValueLogFiles } from '../../src/store/index.js';
+import type { BatchOptions, EngineOp, EngineRange, ValueLogFiles, ValueLogOptions } from '../../src/store/index.js';
+import { key, randomBatch, segmentFiles, tempLocations, value } from './vlog-helpers.js';
+
+const location = tempLocations('shoal-wal-');
+const copy = (op: EngineOp): EngineOp => (op.type === 'put' ? { type: 'put', key: op.key.slice(), value: op.value.slice() } : { type: 'del', key: op.key.slice() });
+
+type Write = { readonly ops: EngineOp[] } | { readonly clear: EngineRange };
+
+/** LevelDB that also keeps, in a shadow, what a crash of the machine would leave of it. */
+class Shadowed extends LevelEngine {
+  readonly log: string[] = [];
+  private readonly pending: Write[] = [];
+  constructor(
+    location: string,
+    private readonly shadow: LevelEngine,
+  ) {
+    super({ engine: 'classic-level', location });
+  }
+
+  override async open(): Promise<void> {
+    await super.open();
+    await this.shadow.open();
+  }
+
+  override async batch(ops: readonly EngineOp[], options?: BatchOptions): Promise<void> {
+    this.log.push(options?.sync === true ? 'engine-sync-batch' : 'engine-batch');
+    await super.batch(ops, options);
+    this.pending.push({ ops: ops.map(copy) });
+    if (options?.sync === true) await this.durable(this.pending.length);
+  }
+
+  override async clear(range: EngineRange): Promise<void> {
+    this.log.push('engine-clear');
+    await super.clear(range);
+    this.pending.push({ clear: range });
+  }
+
+  override async close(): Promise<void> {
+    await this.shadow.close();
+    await super.close();
+  }
+
+  /** The first `k` writes not yet durable reach the shadow. */
+  private async durable(k: number): Promise<void> {
+    for (const w of this.pending.splice(0, k)) {
+      if ('ops' in w) await this.shadow.batch(w.ops);
+      else await this.shadow.clear(w.clear);
+    }
+  }
+
+  /** A crash of the machine that kept the first `keep` writes not yet durable (all by default). */
+  async crash(keep = Infinity): Promise<string[]> {
+    await this.durable(Math.min(keep, this.pending.length));
+    this.pending.length = 0;
+    await this.shadow.close();
+    await super.close();
+    return this.log;
+  }
+}
+
+/** Files whose descriptors a crash closes (the crashed engine is never closed). */
+function trackedFiles(extra: Partial<ValueLogFiles> = {}): ValueLogFiles & { closeAll(): void } {
+  const fds = new Set<number>();
+  return {
+    ...nodeValueLogFiles,
+    ...extra,
+    open: (path, create) => {
+      const fd = nodeValueLogFiles.open(path, create);
+      fds.add(fd);
+      return fd;
+    },
+    close: (fd) => {
+      fds.delete(fd);
+      nodeValueLogFiles.close(fd);
+    },
+    closeAll: () => {
+      for (const fd of fds) nodeValueLogFiles.close(fd);
+      fds.clear();
+    },
+  };
+}
+
+interface Node {
+  readonly vlog: ValueLogEngine;
+  readonly level: Shadowed;
+  readonly dir: string;
+  /** Crashes the machine; returns the location of what its disk kept (the shadow). */
+  crash(keep?: number): Promise<string>;
+}
+
+/**
+ * A write-ahead value log whose segments live in `dir`, over LevelDB at `dbLoc` (a shadow
+ * at a new location records what survives a crash).
+ */
+type StartOptions = Partial<Omit<ValueLogOptions, 'files'>> & { readonly files?: Partial<ValueLogFiles> };
+
+async function start(dir: string, dbLoc: string, options: StartOptions = {}): Promise<Node> {
+  const shadowLoc = await location();
+  const level = new Shadowed(dbLoc, new LevelEngine({ engine: 'classic-level', location: shadowLoc }));
+  const files = trackedFiles(options.files);
+  const vlog = new ValueLogEngine(level, { dir, minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, wal: true, ...options, files });
+  await vlog.open();
+  return {
+    vlog,
+    level,
+    dir,
+    crash: async (keep) => {
+      await level.crash(keep);
+      files.closeAll();
+      return shadowLoc;
+    },
+  };
+}
+
+/** A fresh node: segments in `<loc>/vlog`, LevelDB at `<loc>/db`. */
+async function fresh(options: StartOptions = {}): Promise<Node> {
+  const loc = await location();
+  return start(join(loc, 'vlog'), join(loc, 'db'), options);
+}
+
+/** Restarts after a crash: the same segments, over what LevelDB kept. */
+async function restart(node: Node, keep?: number, options: StartOptions = {}): Promise<Node> {
+  const kept = await node.crash(keep);
+  return start(node.dir, kept, options);
+}
+
+const fills = async (vlog: ValueLogEngine, ks: number[]): Promise<Array<number | undefined>> => (await vlog.getMany(ks.map(key))).map((v) => v?.[10]);
+
+describe('the value log as the write-ahead log', () => {
+  it('syncs the log once per batch and leaves the engine unsynced; a checkpoint every checkpointBytes and at close', async () => {
+    const log: string[] = [];
+    const node = await fresh({
+      checkpointBytes: 1000,
+      files: {
+        sync: (fd) => {
+          log.push('sync');
+          return nodeValueLogFiles.sync(fd);
+        },
+        syncDir: (d) => {
+          log.push('syncdir');
+          return nodeValueLogFiles.syncDir(d);
+        },
+      },
+    });
+    const engine = node.level.log;
+    // The open wrote its checkpoint (synced), at the new head.
+    expect(engine).toEqual(['engine-sync-batch']);
+    const events = (): string[] => {
+      const all = [...log, ...engine.splice(0)];
+      log.length = 0;
+      return all;
+    };
+    engine.length = 0;
+    await node.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }], { sync: true });
+    expect(events()).toEqual(['sync', 'syncdir', 'engine-batch']);
+    // Small values and deletes too: the whole batch is in the log.
+    await node.vlog.batch([{ type: 'put', key: metaKey('mark'), value: new Uint8Array([1]) }, { type: 'del', key: key(9) }], { sync: true });
+    expect(events()).toEqual(['sync', 'engine-batch']);
+    // Past 1,000 bytes since the last checkpoint: this batch's engine write is synced.
+    await node.vlog.batch([{ type: 'put', key: key(2), value: value(800, 2) }], { sync: true });
+    expect(events()).toEqual(['sync', 'engine-sync-batch']);
+    expect(node.vlog.valueLogStats.checkpoints).toBe(1);
+    await node.vlog.batch([{ type: 'put', key: key(3), value: value(300, 3) }], { sync: true });
+    expect(events()).toEqual(['sync', 'engine-batch']);
+    await node.vlog.close();
+    expect(events()).toEqual(['engine-sync-batch']);
+    // After a clean close nothing is replayed.
+    const again = await start(node.dir, join(node.dir, '..', 'db'));
+    expect(again.vlog.valueLogStats.replayedBatches).toBe(0);
+    expect(await fills(again.vlog, [1, 2, 3])).toEqual([1, 2, 3]);
+    await again.vlog.close();
+  });
+
+  it("no engine write while the log holds unsynced bytes: collection's moves and batches not asking for sync too", async () => {
+    // The log's writes and syncs go into the engine spy's log once the node is up: one
+    // sequence, in call order.
+    let order: string[] = [];
+    const node = await fresh({
+      segmentBytes: 1000,
+      files: {
+        sync: (fd) => {
+          order.push('sync');
+          return nodeValueLogFiles.sync(fd);
+        },
+        write: (fd, buf, offset, length, position) => {
+          order.push('write');
+          return nodeValueLogFiles.write(fd, buf, offset, length, position);
+        },
+      },
+    });
+    order = node.level.log;
+    order.length = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 6; i++) await node.vlog.batch([{ type: 'put', key: key(i), value: value(300, round * 10 + i) }]);
+    }
+    expect(await node.vlog.collectAll()).toBeGreaterThan(0);
+    expect(node.vlog.valueLogStats.movedRecords).toBeGreaterThan(0);
+    expect(order.filter((e) => e === 'engine-batch').length).toBeGreaterThan(18);
+    // No engine write while bytes written to the log are not yet synced.
+    let unsynced = false;
+    for (const e of order) {
+      if (e === 'write') unsynced = true;
+      else if (e === 'sync') unsynced = false;
+      else expect(unsynced).toBe(false);
+    }
+    await node.vlog.close();
+  });
+
+  it('replays every batch the engine lost in a crash of the machine: large and small values, deletes', async () => {
+    const a = await fresh();
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }, { type: 'put', key: key(2), value: value(300, 2) }]);
+    await a.vlog.batch([{ type: 'put', key: key(3), value: value(50, 3) }, { type: 'put', key: metaKey('m'), value: Uint8Array.of(7) }]);
+    await a.vlog.batch([{ type: 'del', key: key(2) }, { type: 'put', key: key(1), value: value(400, 11) }]);
+    // Nothing of the three batches reached LevelDB's disk.
+    const b = await restart(a, 0);
+    expect(b.vlog.valueLogStats.replayedBatches).toBe(3);
+    expect(await fills(b.vlog, [1, 2, 3])).toEqual([11, undefined, 3]);
+    expect([...(await b.vlog.get(metaKey('m')))!]).toEqual([7]);
+    // The replay is durable itself (with the checkpoint after it): another crash that
+    // keeps nothing more replays nothing and loses nothing.
+    const c = await restart(b, 0);
+    expect(c.vlog.valueLogStats.replayedBatches).toBe(0);
+    expect(await fills(c.vlog, [1, 2, 3])).toEqual([11, undefined, 3]);
+    await c.vlog.close();
+  });
+
+  it.each([0, 1, 2, 5])('a crash that kept %i of the engine writes after the checkpoint ends in the same state', async (keep) => {
+    // Replaying over an engine that is already ahead of the checkpoint (the batches
+    // are replayed again, in order) gives the state after the last batch.
+    const a = await fresh();
+    for (let i = 0; i < 5; i++) await a.vlog.batch([{ type: 'put', key: key(i % 3), value: value(i % 2 === 0 ? 300 : 40, 10 + i) }, { type: 'del', key: key(3 + (i % 2)) }]);
+    const b = await restart(a, keep);
+    expect(b.vlog.valueLogStats.replayedBatches).toBe(5);
+    expect(await fills(b.vlog, [0, 1, 2, 3, 4])).toEqual([13, 14, 12, undefined, undefined]);
+    await b.vlog.close();
+  });
+
+  it('a batch torn by the crash is not replayed, and its keys keep their earlier values; so is one that fails its CRC', async () => {
+    const a = await fresh();
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }]);
+    await a.vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
+    const seg = join(a.dir, (await segmentFiles(a.dir)).at(-1)!);
+    const whole = (await stat(seg)).size;
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 21) }, { type: 'put', key: key(2), value: value(300, 22) }]);
+    const end = (await stat(seg)).size;
+    // The last batch's records made it to disk, the end of its trailer did not.
+    const kept = await a.crash(0);
+    expect(end - whole).toBeGreaterThan(600);
+    await truncate(seg, end - 10);
+    const b = await start(a.dir, kept);
+    expect(b.vlog.valueLogStats.replayedBatches).toBe(2);
+    expect(await fills(b.vlog, [1, 2])).toEqual([1, 2]);
+    // A byte of a value flipped (record headers intact): the batch's CRC fails.
+    await b.vlog.batch([{ type: 'put', key: key(1), value: value(300, 31) }]);
+    const seg2 = join(b.dir, (await segmentFiles(b.dir)).at(-1)!);
+    const kept2 = await b.crash(0);
+    const fh = await open(seg2, 'r+');
+    await fh.write(Uint8Array.of(0x55), 0, 1, 200);
+    await fh.close();
+    const c = await start(b.dir, kept2);
+    expect(c.vlog.valueLogStats.replayedBatches).toBe(0);
+    expect(await fills(c.vlog, [1, 2])).toEqual([1, 2]);
+    await c.vlog.close();
+  });
+
+  it('a clear is never undone by replaying a batch from before it', async () => {
+    const a = await fresh();
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }, { type: 'put', key: key(2), value: value(30, 2) }]);
+    await a.vlog.clear({ gte: key(1), lte: key(2) });
+    await a.vlog.batch([{ type: 'put', key: key(3), value: value(300, 3) }]);
+    // LevelDB kept every write, the clear's deletions included.
+    const b = await restart(a);
+    expect(await fills(b.vlog, [1, 2, 3])).toEqual([undefined, undefined, 3]);
+    expect(b.vlog.valueLogStats.replayedBatches).toBe(1);
+    await b.vlog.close();
+  });
+
+  it('collected segments are never needed by a replay', async () => {
+    const a = await fresh({ segmentBytes: 1000 });
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 6; i++) await a.vlog.batch([{ type: 'put', key: key(i), value: value(300, round * 10 + i) }]);
+    expect(await a.vlog.collectAll()).toBeGreaterThan(0);
+    await a.vlog.batch([{ type: 'put', key: key(0), value: value(300, 99) }]);
+    const b = await restart(a, 0);
+    expect(await fills(b.vlog, [0, 1, 2, 3, 4, 5])).toEqual([99, 21, 22, 23, 24, 25]);
+    await b.vlog.close();
+  });
+
+  it('a start without the write-ahead log still replays what a crashed run logged, then stops looking for trailers', async () => {
+    const a = await fresh();
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }]);
+    const b = await restart(a, 0, { wal: false });
+    expect(b.vlog.valueLogStats.replayedBatches).toBe(1);
+    expect(await fills(b.vlog, [1])).toEqual([1]);
+    await b.vlog.batch([{ type: 'put', key: key(1), value: value(300, 2) }]);
+    // Without the write-ahead log a crash may lose the engine's unsynced writes: that
+    // mode never promised otherwise, and nothing is replayed.
+    const c = await restart(b, Infinity, { wal: false });
+    expect(c.vlog.valueLogStats.replayedBatches).toBe(0);
+    expect(await fills(c.vlog, [1])).toEqual([2]);
+    await c.vlog.close();
+  });
+
+  it.each([5, 17, 404])('after random batches, clears, collections and a crash, the state is every batch applied (seed %i)', async (seed) => {
+    const random = new SeededRandom(seed);
+    let node = await fresh({ segmentBytes: 1500, checkpointBytes: 2500, keydirEntries: 4 });
+    const model = new Map<number, number | undefined>();
+    const fill = { next: 0 };
+    for (let life = 0; life < 4; life++) {
+      for (let step = 0; step < 40; step++) {
+        const r = random.float();
+        if (r < 0.05) {
+          await node.vlog.collectAll();
+        } else if (r < 0.08) {
+          const k = random.int(10);
+          await node.vlog.clear({ gte: key(k), lte: key(k) });
+          model.set(k, undefined);
+        } else {
+          const ops = randomBatch(random, model, fill);
+          await node.vlog.batch(ops, { sync: true });
+        }
+      }
+      const keep = random.float() < 0.3 ? Infinity : random.int(6);
+      node = await restart(node, keep, { segmentBytes: 1500, checkpointBytes: 2500, keydirEntries: 4 });
+      const all = Array.from({ length: 10 }, (_, i) => i);
+      expect(await fills(node.vlog, all)).toEqual(all.map((i) => model.get(i)));
+    }
+    await node.vlog.close();
+  });
+});
