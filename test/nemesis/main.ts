@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       'convergence-bound': { type: 'string' },
       faults: { type: 'string' },
       'clock-offset-ms': { type: 'string' },
+      sync: { type: 'boolean' },
     },
     strict: true,
   });
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     convergenceBoundS: int('convergence-bound', f['convergence-bound'], 120, 1, 3_600),
     faults,
     clockOffsetMs: int('clock-offset-ms', f['clock-offset-ms'], 60_000, 0, 86_400_000),
+    sync: f.sync === true,
   };
   const summary = await runNemesis(opts, (line) => process.stdout.write(`nemesis: ${line}\n`));
   const file = writeSummary(opts.out, summary);

@@ -27,6 +27,8 @@ export interface RunOptions {
   convergenceBoundS: number;
   faults: readonly FaultName[];
   clockOffsetMs: number;
+  /** Nodes run with `--sync` (the value log as the write-ahead log, replayed at each restart). */
+  sync?: boolean;
 }
 
 export interface RunSummary {
@@ -363,7 +365,7 @@ export async function runNemesis(opts: RunOptions, say: (line: string) => void):
     dir: join(opts.out, 'cluster'),
     shoalBin: join(opts.root, 'bin', 'shoal'),
     root: opts.root,
-    extraArgs: [],
+    extraArgs: opts.sync === true ? ['--sync'] : [],
   });
   const stopCluster = (): void => {
     void cluster.destroy().finally(() => process.exit(130));
