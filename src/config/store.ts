@@ -264,9 +264,10 @@ export const storeValueLogWriteBufferBytes = 4 * 1024 * 1024;
  * With `--sync` the value log is the write-ahead log (src/store/vlog.ts): LevelDB's own
  * writes are not synced, and a start replays the batches logged since the last
  * checkpoint, a synced LevelDB write naming how far LevelDB is known to be on disk. One
- * is written after this many bytes of log, bytes: what a start after a crash of the
- * machine reads at most (about 50 ms per 32 MiB here), for one extra fsync per 32 MiB
- * written (a few seconds of puts at full speed).
+ * is written after this many bytes of log, bytes: what a start after a crash (of the
+ * process or the machine) reads at most, for one extra fsync per 32 MiB written (a few
+ * seconds of puts at full speed). A replay of 32 MiB (1,824 batches) took 221-233 ms
+ * here, with the segments in the page cache.
  */
 export const storeValueLogCheckpointBytes = 32 * 1024 * 1024;
 

@@ -303,7 +303,15 @@ export class ShoalNode implements KvService {
       if (this.stopped) return;
       this.perform(this.gossip.linkChanged(peer, up, this.env.clock.monotonic()));
     });
-    this.log('node_started', { address: this.deps.address, actor: this.actors.base, actorKeysRestored: this.actors.restoredKeys(), incarnation, seeds: this.deps.seeds });
+    this.log('node_started', {
+      address: this.deps.address,
+      actor: this.actors.base,
+      actorKeysRestored: this.actors.restoredKeys(),
+      incarnation,
+      seeds: this.deps.seeds,
+      // After an unclean stop with --sync: batches the value log gave back to LevelDB.
+      replayedBatches: this.store.stats().valueLogReplayedBatches,
+    });
     this.scheduleTick();
     this.scheduleHandoff();
     this.scheduleTransfers();
