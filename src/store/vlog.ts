@@ -194,6 +194,8 @@ export interface ValueLogOptions {
   readonly prewarmBytes?: number;
   /** Bytes per read of that read-back (storeValueLogPrewarmChunkBytes). */
   readonly prewarmChunkBytes?: number;
+  /** Bytes the replay at a start reads per call (storeValueLogReplayChunkBytes). */
+  readonly replayChunkBytes?: number;
   /** Runs a step of collection or of the keydir's fill later (default setImmediate): neither runs inside a caller's call. */
   readonly defer?: (fn: () => void) => void;
   /**
@@ -229,7 +231,7 @@ export interface ValueLogStats {
   readonly prewarmedBytes: number;
   /** Read-backs ended by a failed read (the rest of the log stays cold; reads still work). */
   readonly prewarmFailures: number;
-  /** Checkpoints written as the write-ahead log (by bytes written, collections and closes). */
+  /** Checkpoints written as the write-ahead log (by bytes written, collections, clears and closes; not at opens). */
   readonly checkpoints: number;
   /** Batches replayed from the log into the engine at the start. */
   readonly replayedBatches: number;
@@ -356,7 +358,9 @@ function decodeTrailer(v: Uint8Array, recordsCrc: number): EngineOp[] | undefine
     const keyLen = u32(v, at + 1);
     at += 5;
     if (at + keyLen > v.length) return undefined;
-    const key = v.slice(at, at + keyLen);
+    // Copies (Uint8Array's slice: a Buffer's is a view), as the replay reads its next
+    // records into the same buffer.
+    const key = Uint8Array.prototype.slice.call(v, at, at + keyLen);
     at += keyLen;
     if (type === 1) {
       out.push({ type: 'del', key });
@@ -366,7 +370,7 @@ function decodeTrailer(v: Uint8Array, recordsCrc: number): EngineOp[] | undefine
     const len = u32(v, at);
     at += 4;
     if (at + len > v.length) return undefined;
-    out.push({ type: 'put', key, value: v.slice(at, at + len) });
+    out.push({ type: 'put', key, value: Uint8Array.prototype.slice.call(v, at, at + len) });
     at += len;
   }
   return at === v.length ? out : undefined;
@@ -417,6 +421,7 @@ export class ValueLogEngine implements Engine {
   private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0, prewarmFailures: 0, checkpoints: 0, replayedBatches: 0 };
   private readonly wal: boolean;
   private readonly checkpointBytes: number;
+  private readonly replayChunk: number;
   /** As the write-ahead log: the end of the last batch the engine has taken. */
   private applied: LogPosition = { seg: 0, off: 0 };
   /** Log bytes written since the last checkpoint. */
@@ -444,6 +449,7 @@ export class ValueLogEngine implements Engine {
     this.later = options.defer ?? ((fn) => void setImmediate(fn));
     this.wal = options.wal === true;
     this.checkpointBytes = options.checkpointBytes ?? storeValueLogCheckpointBytes;
+    this.replayChunk = Math.max(RECORD_HEADER_BYTES, options.replayChunkBytes ?? storeValueLogReplayChunkBytes);
     // The store gathers a turn's operations for one call, as it does for the engine below.
     this.defer = (inner as { defer?: (fn: () => void) => void }).defer;
     this.buf = Buffer.allocUnsafe(64 * 1024);
@@ -525,7 +531,7 @@ export class ValueLogEngine implements Engine {
   private replay(from: LogPosition): EngineOp[] {
     const ops = new Map<string, EngineOp>();
     const ids = [...this.segments.keys()].filter((id) => id >= from.seg).sort((a, b) => a - b);
-    let chunk = Buffer.allocUnsafe(storeValueLogReplayChunkBytes);
+    let chunk = Buffer.allocUnsafe(this.replayChunk);
     for (const id of ids) {
       const seg = this.segments.get(id)!;
       let chunkAt = 0;
