@@ -266,7 +266,7 @@ export const storeValueLogWriteBufferBytes = 4 * 1024 * 1024;
  * checkpoint, a synced LevelDB write naming how far LevelDB is known to be on disk. One
  * is written after this many bytes of log, bytes: what a start after a crash (of the
  * process or the machine) reads at most, for one extra fsync per 32 MiB written (a few
- * seconds of puts at full speed). A replay of 32 MiB (1,824 batches) took 221-233 ms
+ * seconds of puts at full speed). A replay of 32 MiB (1,824 batches) took 392-439 ms
  * here, with the segments in the page cache.
  */
 export const storeValueLogCheckpointBytes = 32 * 1024 * 1024;

@@ -1177,11 +1177,14 @@ export class ValueLogEngine implements Engine {
       const base = chunk;
       const startPos = pos;
       liveBytes += await this.exclusive(async () => {
-        const current = await this.lookup(records.map((r) => r.key));
+        // Only an object key can hold a pointer: a batch's trailer (write-ahead) is never
+        // live, and asking the engine for it would cost a read per batch.
+        const objects = records.filter((r) => r.key[0] === NS_OBJECT);
+        const current = objects.length === 0 ? [] : await this.lookup(objects.map((r) => r.key));
         const moves: EngineOp[] = [];
         let live = 0;
-        for (let i = 0; i < records.length; i++) {
-          const r = records[i]!;
+        for (let i = 0; i < objects.length; i++) {
+          const r = objects[i]!;
           const v = current[i];
           const ptr = v === undefined ? undefined : pointerOf(r.key, v);
           if (ptr === undefined || ptr.seg !== seg.id || ptr.off !== r.off) continue;
