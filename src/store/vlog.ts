@@ -65,11 +65,13 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * batch already on disk in the log, and LevelDB's durable state is that after some prefix
  * of the logged batches. The checkpoint (engine key `vlog.checkpoint`, always written
  * synced) names a log position before which LevelDB holds every batch on disk: written at
- * each open, each `checkpointBytes` of log (inside that batch's engine write, then synced),
- * by each collection before it deletes a segment, before a `clear` (so that no batch from
- * before it is replayed over it) and at close. An open reads the log from the checkpoint,
- * segment by segment, up to the first torn or damaged record or failed CRC (a batch not
- * wholly on disk was never acknowledged, and nothing is appended after it), applies the
+ * each open in this mode (and at the first open without it after a run in it), each
+ * `checkpointBytes` of log (inside that batch's engine write, then synced), by each
+ * collection before it deletes a segment, before a `clear` (so that no batch from before
+ * it is replayed over it) and at close. An open reads the segments from the checkpoint
+ * on, in order, each up to its first torn or damaged record or failed CRC (a batch not
+ * wholly on disk was never acknowledged, and nothing is appended after it: the next write
+ * starts a new segment), passing over segments collection deleted; it applies the
  * batches' ops in one synced engine write with a new checkpoint, and only then serves.
  * Replaying batches the engine already holds is harmless: they are applied in order, so
  * each key ends as the last batch left it. The checkpoint also says whether the log after
