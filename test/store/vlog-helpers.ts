@@ -3,8 +3,8 @@ import { afterAll } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { objectKey } from '../../src/store/index.js';
-import type { EngineOp } from '../../src/store/index.js';
+import { nodeValueLogFiles, objectKey } from '../../src/store/index.js';
+import type { EngineOp, ValueLogFiles } from '../../src/store/index.js';
 
 /** New locations under one temporary directory (named `prefix`...), removed after the file's tests. */
 export function tempLocations(prefix: string): () => Promise<string> {
@@ -52,4 +52,23 @@ export function randomBatch(random: { int(n: number): number; float(): number },
     }
   }
   return ops;
+}
+
+/** A call of the value log's files that a test records. */
+export type FileEvent = 'sync' | 'syncdir' | 'write' | 'unlink';
+
+/**
+ * The node:fs files of the value log, reporting each call of a kind in `events` to
+ * `push` before making it (tests check the order of syncs, writes and deletions).
+ */
+export function loggedFiles(push: (event: FileEvent) => void, events: readonly FileEvent[]): ValueLogFiles {
+  const on = new Set(events);
+  const f = nodeValueLogFiles;
+  return {
+    ...f,
+    sync: (fd) => (on.has('sync') && push('sync'), f.sync(fd)),
+    syncDir: (dir) => (on.has('syncdir') && push('syncdir'), f.syncDir(dir)),
+    write: (fd, buf, offset, length, position) => (on.has('write') && push('write'), f.write(fd, buf, offset, length, position)),
+    unlink: (path) => (on.has('unlink') && push('unlink'), f.unlink(path)),
+  };
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { SeededRandom } from '../../src/env/index.js';
 import { LevelEngine, ValueLogEngine, metaKey, nodeValueLogFiles } from '../../src/store/index.js';
 import type { BatchOptions, EngineOp, EngineRange, ValueLogFiles, ValueLogOptions } from '../../src/store/index.js';
-import { key, randomBatch, segmentFiles, tempLocations, value } from './vlog-helpers.js';
+import { key, loggedFiles, randomBatch, segmentFiles, tempLocations, value } from './vlog-helpers.js';
 
 const location = tempLocations('shoal-wal-');
 const copy = (op: EngineOp): EngineOp => (op.type === 'put' ? { type: 'put', key: op.key.slice(), value: op.value.slice() } : { type: 'del', key: op.key.slice() });
@@ -155,16 +155,7 @@ describe('the value log as the write-ahead log', () => {
     const log: string[] = [];
     const node = await fresh({
       checkpointBytes: 1000,
-      files: {
-        sync: (fd) => {
-          log.push('sync');
-          return nodeValueLogFiles.sync(fd);
-        },
-        syncDir: (d) => {
-          log.push('syncdir');
-          return nodeValueLogFiles.syncDir(d);
-        },
-      },
+      files: loggedFiles((e) => log.push(e), ['sync', 'syncdir']),
     });
     const engine = node.level.log;
     // The open wrote its checkpoint (synced), at the new head.
@@ -201,16 +192,7 @@ describe('the value log as the write-ahead log', () => {
     let order: string[] = [];
     const node = await fresh({
       segmentBytes: 1000,
-      files: {
-        sync: (fd) => {
-          order.push('sync');
-          return nodeValueLogFiles.sync(fd);
-        },
-        write: (fd, buf, offset, length, position) => {
-          order.push('write');
-          return nodeValueLogFiles.write(fd, buf, offset, length, position);
-        },
-      },
+      files: loggedFiles((e) => order.push(e), ['sync', 'write']),
     });
     order = node.level.log;
     order.length = 0;

@@ -13,7 +13,7 @@ import { FORMAT_POINTER, LevelEngine, ObjectStore, ValueLogEngine, createEngine,
 import { storeValueLogPrewarmBytesMax } from '../../src/config/index.js';
 import type { Engine, EngineOp, ValueLogFiles, ValueLogOptions } from '../../src/store/index.js';
 import { obj, rejection, text } from './contract.js';
-import { key, randomBatch, segmentFiles, tempLocations, value } from './vlog-helpers.js';
+import { key, loggedFiles, randomBatch, segmentFiles, tempLocations, value } from './vlog-helpers.js';
 
 const location = tempLocations('shoal-vlog-');
 
@@ -457,21 +457,7 @@ describe('ValueLogEngine', () => {
 
   it('with sync, the segment is synced before the engine batch; collection syncs before it deletes', async () => {
     const log: string[] = [];
-    const files: ValueLogFiles = {
-      ...nodeValueLogFiles,
-      sync: (fd) => {
-        log.push('sync');
-        return nodeValueLogFiles.sync(fd);
-      },
-      syncDir: (dir) => {
-        log.push('syncdir');
-        return nodeValueLogFiles.syncDir(dir);
-      },
-      unlink: (path) => {
-        log.push('unlink');
-        return nodeValueLogFiles.unlink(path);
-      },
-    };
+    const files = loggedFiles((e) => log.push(e), ['sync', 'syncdir', 'unlink']);
     const loc = await location();
     class Spied extends LevelEngine {
       override batch(ops: readonly EngineOp[], options?: { sync?: boolean }): Promise<void> {
