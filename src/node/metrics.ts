@@ -453,6 +453,9 @@ export class NodeMetrics {
     storeCounter('shoal_store_value_log_prewarm_failures_total', 'Read-backs of the value log after the start ended by a failed read (reads still work; the rest of the log stays cold).', 'valueLogPrewarmFailures');
     storeCounter('shoal_store_value_log_checkpoints_total', 'Checkpoints of the value log as the write-ahead log (--sync): synced engine writes that bound what a start replays.', 'valueLogCheckpoints');
     storeCounter('shoal_store_value_log_replayed_batches_total', 'Batches replayed from the value log into the engine at the start (--sync, after a crash of the machine).', 'valueLogReplayedBatches');
+    storeCounter('shoal_store_value_log_preallocated_segments_total', 'Value-log segments made ahead of time (zero-filled and synced, --sync) that became the head: commits sync into them without changing file metadata.', 'valueLogPreallocatedSegments');
+    storeCounter('shoal_store_value_log_preallocate_failures_total', 'Value-log segments that could not be made ahead of time (the head then grows by appends, as without --sync).', 'valueLogPreallocateFailures');
+    storeCounter('shoal_store_value_log_trimmed_bytes_total', 'Bytes cut from the ends of value-log segments at the start (zeros of a segment made ahead of time, or a batch never wholly synced, after a crash).', 'valueLogTrimmedBytes');
     storeCounter('shoal_store_value_log_collect_failures_total', 'Value-log collections given up (a damaged record or a storage error); the segment is kept.', 'valueLogCollectFailures');
     storeCounter('shoal_store_engine_reads_sync_total', 'Engine read calls made synchronously on the event loop (small batches while reads are fast).', 'engineReadsSync');
     storeCounter('shoal_store_engine_reads_async_total', "Engine read calls made on the engine's thread pool.", 'engineReadsAsync');

@@ -311,6 +311,8 @@ export class ShoalNode implements KvService {
       seeds: this.deps.seeds,
       // After an unclean stop with --sync: batches the value log gave back to LevelDB.
       replayedBatches: this.store.stats().valueLogReplayedBatches,
+      // And the bytes it cut from the ends of segments (zeros made ahead of time, a torn batch).
+      trimmedBytes: this.store.stats().valueLogTrimmedBytes,
     });
     this.scheduleTick();
     this.scheduleHandoff();

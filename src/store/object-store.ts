@@ -162,6 +162,9 @@ export interface StoreStats {
   /** As the write-ahead log (`--sync`): checkpoints written, and batches replayed at the start. */
   valueLogCheckpoints: number;
   valueLogReplayedBatches: number;
+  valueLogPreallocatedSegments: number;
+  valueLogPreallocateFailures: number;
+  valueLogTrimmedBytes: number;
 }
 
 /** Metadata names the store keeps for itself. */
@@ -766,6 +769,9 @@ export class ObjectStore {
       valueLogPrewarmFailures: vlog?.prewarmFailures ?? 0,
       valueLogCheckpoints: vlog?.checkpoints ?? 0,
       valueLogReplayedBatches: vlog?.replayedBatches ?? 0,
+      valueLogPreallocatedSegments: vlog?.preallocatedSegments ?? 0,
+      valueLogPreallocateFailures: vlog?.preallocateFailures ?? 0,
+      valueLogTrimmedBytes: vlog?.trimmedBytes ?? 0,
       queued: this.pending.length + this.inFlight,
       hintsPending: this.hintTotal,
     };

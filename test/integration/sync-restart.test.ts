@@ -7,17 +7,25 @@ import { Cluster, get, put, waitFor } from './harness.js';
  * so, and every acknowledged write reads back. After a clean stop nothing is replayed.
  * (A crash of the machine, where LevelDB also loses its unsynced writes, is modelled in
  * test/store/vlog-wal.test.ts; here LevelDB keeps them, so the replay must also be
- * harmless over writes the engine already holds.)
+ * harmless over writes the engine already holds.) The writes go to a segment made ahead
+ * of time, so the killed node's last segment ends in zeros, which the start cuts off.
  */
 describe('a --sync node restarted after SIGKILL', () => {
   const cluster = new Cluster({ nodes: 1, extraArgs: ['--sync', '--n', '1', '--r', '1', '--w', '1'] });
   const big = (i: number): string => `${i}:`.padEnd(2000, 'x');
   const keys = Array.from({ length: 120 }, (_, i) => `k${i}`);
 
-  /** The `replayedBatches` of the node's newest `node_started` line. */
-  const replayed = async (): Promise<number> => {
+  /** The `replayedBatches` and `trimmedBytes` of the node's newest `node_started` line. */
+  const started = async (): Promise<{ replayedBatches: number; trimmedBytes: number }> => {
     const line = await waitFor('node_started', () => cluster.nodes[0]!.logs.filter((l) => l.includes('"node_started"')).at(-1));
-    return (JSON.parse(line) as { replayedBatches: number }).replayedBatches;
+    return JSON.parse(line) as { replayedBatches: number; trimmedBytes: number };
+  };
+  const replayed = async (): Promise<number> => (await started()).replayedBatches;
+
+  /** A metric of the node's `/metrics`, as a number. */
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`${cluster.url(0)}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   };
 
   /** Writes every key (large values, and a small one every third), polling until the node takes writes. */
@@ -47,13 +55,21 @@ describe('a --sync node restarted after SIGKILL', () => {
 
   it('replays the log at the start, and every acknowledged write reads back; after a clean stop nothing is replayed', async () => {
     expect(await replayed()).toBe(0);
+    // The head moves to the segment made ahead of time at the first write after it is ready.
+    await waitFor('a segment made ahead of time to become the head', async () => {
+      expect((await put(cluster.url(0), 'probe', 'p')).status).toBe(204);
+      return (await metric('shoal_store_value_log_preallocated_segments_total')) >= 1;
+    });
     await writeAll(1);
     await cluster.kill(0, 'SIGKILL');
     cluster.nodes[0]!.logs.length = 0;
     cluster.spawn(0);
     await cluster.waitHealthy(0);
-    // Six batches of writes at least (the start's own checkpoint came before them).
-    expect(await replayed()).toBeGreaterThanOrEqual(6);
+    // Six batches of writes at least (the start's own checkpoint came before them), and
+    // the zeros after them cut from the segment.
+    const after = await started();
+    expect(after.replayedBatches).toBeGreaterThanOrEqual(6);
+    expect(after.trimmedBytes).toBeGreaterThan(0);
     await readAll(1);
     cluster.nodes[0]!.logs.length = 0;
     await cluster.restart(0);

@@ -10,7 +10,7 @@
  * the shadow, with the value log's segments as they were.
  */
 import { describe, expect, it } from 'vitest';
-import { open, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeededRandom } from '../../src/env/index.js';
 import { LevelEngine, ValueLogEngine, metaKey, nodeValueLogFiles } from '../../src/store/index.js';
@@ -89,7 +89,7 @@ function trackedFiles(extra: Partial<ValueLogFiles> = {}): ValueLogFiles & { clo
     ...nodeValueLogFiles,
     ...extra,
     open: (path, create) => {
-      const fd = nodeValueLogFiles.open(path, create);
+      const fd = (extra.open ?? nodeValueLogFiles.open)(path, create);
       fds.add(fd);
       return fd;
     },
@@ -122,13 +122,18 @@ async function start(dir: string, dbLoc: string, options: StartOptions = {}): Pr
   const shadowLoc = await location();
   const level = new Shadowed(dbLoc, new LevelEngine({ engine: 'classic-level', location: shadowLoc }));
   const files = trackedFiles(options.files);
-  const vlog = new ValueLogEngine(level, { dir, minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, wal: true, ...options, files });
+  // Segments made ahead of time only where a test asks: their making runs beside the
+  // test's own steps, and the other tests check exact sequences of file calls.
+  const vlog = new ValueLogEngine(level, { dir, minBytes: 100, collectFloorBytes: Number.MAX_SAFE_INTEGER, wal: true, preallocate: false, ...options, files });
   await vlog.open();
   return {
     vlog,
     level,
     dir,
     crash: async (keep) => {
+      // A segment being made ahead of time would go on writing to a descriptor that the
+      // next start may be given again (a real crash ends the process).
+      await vlog.whenPreallocated();
       await level.crash(keep);
       files.closeAll();
       return shadowLoc;
@@ -338,9 +343,16 @@ describe('the value log as the write-ahead log', () => {
     await c.vlog.close();
   });
 
-  it.each([5, 17, 404])('after random batches, clears, collections and a crash, the state is every batch applied (seed %i)', async (seed) => {
+  it.each([
+    [5, false],
+    [17, false],
+    [404, false],
+    [6, true],
+    [18, true],
+  ])('after random batches, clears, collections and a crash, the state is every batch applied (seed %i, segments made ahead of time: %s)', async (seed, preallocate) => {
     const random = new SeededRandom(seed);
-    let node = await fresh({ segmentBytes: 1500, checkpointBytes: 2500, keydirEntries: 4 });
+    const options = { segmentBytes: 1500, checkpointBytes: 2500, keydirEntries: 4, preallocate };
+    let node = await fresh(options);
     const model = new Map<number, number | undefined>();
     const fill = { next: 0 };
     for (let life = 0; life < 4; life++) {
@@ -356,12 +368,128 @@ describe('the value log as the write-ahead log', () => {
           const ops = randomBatch(random, model, fill);
           await node.vlog.batch(ops, { sync: true });
         }
+        // A segment made ahead of time is ready for every next batch that wants one.
+        if (preallocate) await node.vlog.whenPreallocated();
       }
+      if (preallocate) expect(node.vlog.valueLogStats.preallocatedSegments).toBeGreaterThan(0);
       const keep = random.float() < 0.3 ? Infinity : random.int(6);
-      node = await restart(node, keep, { segmentBytes: 1500, checkpointBytes: 2500, keydirEntries: 4 });
+      node = await restart(node, keep, options);
       const all = Array.from({ length: 10 }, (_, i) => i);
       expect(await fills(node.vlog, all)).toEqual(all.map((i) => model.get(i)));
     }
+    await node.vlog.close();
+  });
+});
+
+describe('segments made ahead of time (as the write-ahead log)', () => {
+  const SPARE = 'next.vlog.tmp';
+  const size = async (path: string): Promise<number> => (await stat(path)).size;
+  const zeros = (b: Buffer): boolean => b.every((x) => x === 0);
+
+  it('the head moves to a zero-filled segment, synced before it is used; a head is cut to its data when it is left and at close', async () => {
+    const events: string[] = [];
+    const paths = new Map<number, string>();
+    const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+    const node = await fresh({
+      preallocate: true,
+      segmentBytes: 4096,
+      files: {
+        open: (path, create) => {
+          const fd = nodeValueLogFiles.open(path, create);
+          paths.set(fd, base(path));
+          return fd;
+        },
+        sync: (fd) => (events.push(`sync ${paths.get(fd)}`), nodeValueLogFiles.sync(fd)),
+        rename: (from, to) => (events.push(`rename ${base(from)} ${base(to)}`), nodeValueLogFiles.rename(from, to)),
+      },
+    });
+    await node.vlog.whenPreallocated();
+    const spare = join(node.dir, SPARE);
+    expect(await size(spare)).toBe(4096);
+    expect(zeros(await readFile(spare))).toBe(true);
+    // The open's head takes the first batch; the next one moves to the ready segment.
+    await node.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }]);
+    expect(await segmentFiles(node.dir)).toEqual(['00000001.vlog']);
+    await node.vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }]);
+    expect(await segmentFiles(node.dir)).toEqual(['00000001.vlog', '00000002.vlog']);
+    expect(node.vlog.valueLogStats.preallocatedSegments).toBe(1);
+    const head = join(node.dir, '00000002.vlog');
+    expect(await size(head)).toBe(4096);
+    expect(events.indexOf(`sync ${SPARE}`)).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf(`sync ${SPARE}`)).toBeLessThan(events.indexOf(`rename ${SPARE} 00000002.vlog`));
+    // Fill it past 4,096 bytes: the next head is the next ready segment, and this one is
+    // cut at the end of its records.
+    await node.vlog.whenPreallocated();
+    let written = 0;
+    for (let i = 3; written < 4096; i++) {
+      await node.vlog.batch([{ type: 'put', key: key(i % 8), value: value(300, i) }]);
+      written = node.vlog.valueLogStats.bytes - (await size(join(node.dir, '00000001.vlog')));
+    }
+    expect(await segmentFiles(node.dir)).toEqual(['00000001.vlog', '00000002.vlog', '00000003.vlog']);
+    expect(node.vlog.valueLogStats.preallocatedSegments).toBe(2);
+    const cut = await size(head);
+    expect(cut).toBeLessThan(4096);
+    expect(cut).toBeGreaterThan(3000);
+    // Every byte of it is records: collection reads it to its end.
+    expect(await node.vlog.collectAll()).toBe(2);
+    expect(node.vlog.valueLogStats.collectFailures).toBe(0);
+    const live = [...Array(8).keys()].map(async (i) => (await node.vlog.get(key(i)))?.[10]);
+    const before = await Promise.all(live);
+    const last = await segmentFiles(node.dir);
+    await node.vlog.close();
+    // The head was cut at close, and the spare is gone.
+    const headPath = join(node.dir, last.at(-1)!);
+    expect(zeros((await readFile(headPath)).subarray(-12))).toBe(false);
+    expect((await readdir(node.dir)).includes(SPARE)).toBe(false);
+    const again = await start(node.dir, join(node.dir, '..', 'db'));
+    expect(again.vlog.valueLogStats.replayedBatches).toBe(0);
+    expect(again.vlog.valueLogStats.trimmedBytes).toBe(0);
+    expect(await Promise.all([...Array(8).keys()].map(async (i) => (await again.vlog.get(key(i)))?.[10]))).toEqual(before);
+    await again.vlog.close();
+  });
+
+  it.each([
+    ['zeros', 0],
+    ['a torn batch, then zeros', 0x55],
+  ])('after a crash the start replays up to the end of the data (%s), cuts the file there, and collection reads it whole', async (_, junk) => {
+    const a = await fresh({ preallocate: true, segmentBytes: 4096 });
+    await a.vlog.whenPreallocated();
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 1) }]);
+    await a.vlog.batch([{ type: 'put', key: key(2), value: value(300, 2) }, { type: 'put', key: key(3), value: value(40, 3) }]);
+    await a.vlog.batch([{ type: 'put', key: key(1), value: value(300, 11) }]);
+    const head = join(a.dir, '00000002.vlog');
+    const data = a.vlog.valueLogStats.bytes - (await size(join(a.dir, '00000001.vlog')));
+    const kept = await a.crash(0);
+    expect(await size(head)).toBe(4096);
+    if (junk !== 0) {
+      // Part of a batch the crash caught half-written: a header and some of its record.
+      const fh = await open(head, 'r+');
+      await fh.write(Buffer.alloc(700, junk), 0, 700, data);
+      await fh.close();
+    }
+    const b = await start(a.dir, kept, { preallocate: true, segmentBytes: 4096 });
+    expect(b.vlog.valueLogStats.replayedBatches).toBe(3);
+    expect(b.vlog.valueLogStats.trimmedBytes).toBe(4096 - data);
+    expect(await size(head)).toBe(data);
+    expect(await fills(b.vlog, [1, 2, 3])).toEqual([11, 2, 3]);
+    await b.vlog.whenPreallocated();
+    expect(await b.vlog.collectAll()).toBeGreaterThan(0);
+    expect(b.vlog.valueLogStats.collectFailures).toBe(0);
+    expect(await fills(b.vlog, [1, 2, 3])).toEqual([11, 2, 3]);
+    await b.vlog.close();
+  });
+
+  it('a leftover segment made ahead of time is deleted at the open; without the write-ahead log none is made', async () => {
+    const loc = await location();
+    const dir = join(loc, 'vlog');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, SPARE), Buffer.alloc(4096));
+    const node = await start(dir, join(loc, 'db'), { wal: false, preallocate: true, segmentBytes: 4096 });
+    expect((await readdir(dir)).includes(SPARE)).toBe(false);
+    for (let i = 0; i < 20; i++) await node.vlog.batch([{ type: 'put', key: key(i), value: value(300, i) }]);
+    await node.vlog.whenPreallocated();
+    expect((await readdir(dir)).includes(SPARE)).toBe(false);
+    expect(node.vlog.valueLogStats.preallocatedSegments).toBe(0);
     await node.vlog.close();
   });
 });
