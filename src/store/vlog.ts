@@ -755,12 +755,8 @@ export class ValueLogEngine implements Engine {
     }
     if (this.head !== undefined && this.head.allocated > this.head.size) {
       // Its zeros go before the checkpoint (a start after a crash would cut them too).
-      try {
-        this.seal(this.head);
-        await this.syncSegments();
-      } catch {
-        // The next start's replay reads the head to the end of its data and cuts it.
-      }
+      this.seal(this.head);
+      await this.syncSegments().catch(() => undefined);
     }
     // As the write-ahead log, synced with a checkpoint: the next start replays nothing.
     const last: EngineOp[] = [{ type: 'put', key: GARBAGE_KEY, value: f64(this.garbage) }];
@@ -1041,11 +1037,7 @@ export class ValueLogEngine implements Engine {
       seg.size = base + done;
       this.total += done;
       if (seg === this.head) this.head = undefined;
-      try {
-        this.seal(seg);
-      } catch {
-        // Its zeros stay: they are past every pointer, and the next start cuts them.
-      }
+      this.seal(seg);
       throw storageError('write', seg.path, err);
     }
     seg.size = base + n;
@@ -1126,18 +1118,28 @@ export class ValueLogEngine implements Engine {
    * Cuts a segment made ahead of time at the end of its data, once it is no longer the
    * head: every other reader of the log (collection, a replay, the read-back) reads a
    * segment to the end of its file. The next sync of the segments makes the new length
-   * durable, which comes before any checkpoint that passes the segment.
+   * durable, which comes before any checkpoint that passes the segment. Best effort: a
+   * failed cut fails no write (the zeros are past every pointer); such a segment is only
+   * never collected (collection gives up at its first zero header).
    */
   private seal(seg: Segment): void {
     if (seg.allocated <= seg.size) return;
-    this.files.truncate(seg.fd, seg.size);
+    try {
+      this.files.truncate(seg.fd, seg.size);
+    } catch {
+      return;
+    }
     seg.allocated = 0;
     this.unsynced.add(seg);
   }
 
-  /** Cuts a segment at `at` at the start (the replay found nothing past it; see replay). */
+  /** Cuts a segment at `at` at the start (the replay found nothing past it; see replay); best effort, as `seal`. */
   private trim(seg: Segment, at: number): void {
-    this.files.truncate(seg.fd, at);
+    try {
+      this.files.truncate(seg.fd, at);
+    } catch {
+      return;
+    }
     this.counters.trimmedSegments++;
     this.counters.trimmedBytes += seg.size - at;
     this.total -= seg.size - at;

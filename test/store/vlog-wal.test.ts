@@ -479,6 +479,30 @@ describe('segments made ahead of time (as the write-ahead log)', () => {
     await b.vlog.close();
   });
 
+  it('a head that cannot be cut fails no write: its zeros stay past every pointer, and reads and a replay still work', async () => {
+    let cuts = 0;
+    const a = await fresh({
+      preallocate: true,
+      segmentBytes: 4096,
+      files: {
+        truncate: () => {
+          cuts++;
+          throw new Error('EIO: truncate');
+        },
+      },
+    });
+    for (let i = 0; i < 40; i++) {
+      await a.vlog.batch([{ type: 'put', key: key(i % 10), value: value(300, i) }]);
+      await a.vlog.whenPreallocated();
+    }
+    expect(cuts).toBeGreaterThan(0);
+    expect(a.vlog.valueLogStats.preallocatedSegments).toBeGreaterThan(1);
+    expect(await fills(a.vlog, [...Array(10).keys()])).toEqual([...Array(10).keys()].map((i) => 30 + i));
+    const b = await restart(a, 0, { preallocate: true, segmentBytes: 4096 });
+    expect(await fills(b.vlog, [...Array(10).keys()])).toEqual([...Array(10).keys()].map((i) => 30 + i));
+    await b.vlog.close();
+  });
+
   it('a leftover segment made ahead of time is deleted at the open; without the write-ahead log none is made', async () => {
     const loc = await location();
     const dir = join(loc, 'vlog');
