@@ -1098,11 +1098,7 @@ export class ValueLogEngine implements Engine {
     } catch (err) {
       // The file stays under its name (deleted at the next open), so no later spare is
       // made meanwhile: the head grows by appends.
-      try {
-        this.files.close(spare.fd);
-      } catch {
-        // Gone either way.
-      }
+      this.closeQuietly(spare.fd);
       throw storageError('create', path, err);
     }
     // Its name is made durable by the next sync of the segments, as a new file's is.
@@ -1189,11 +1185,7 @@ export class ValueLogEngine implements Engine {
 
   /** Closes and deletes a segment made ahead of time that will not be used (best effort: a leftover is deleted at the next open). */
   private async dropSpare(spare: { readonly fd: number; readonly path: string }): Promise<void> {
-    try {
-      this.files.close(spare.fd);
-    } catch {
-      // Gone either way.
-    }
+    this.closeQuietly(spare.fd);
     await this.files.unlink(spare.path).catch(() => undefined);
   }
 
@@ -1454,12 +1446,17 @@ export class ValueLogEngine implements Engine {
 
   private closeFd(s: Segment): void {
     if (s.fd < 0) return;
-    try {
-      this.files.close(s.fd);
-    } catch {
-      // Closing is best effort: the descriptor is gone either way.
-    }
+    this.closeQuietly(s.fd);
     s.fd = -1;
+  }
+
+  /** Closing is best effort: the descriptor is gone either way. */
+  private closeQuietly(fd: number): void {
+    try {
+      this.files.close(fd);
+    } catch {
+      // Nothing to do: see above.
+    }
   }
 
   private closeFiles(): void {
