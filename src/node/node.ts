@@ -303,6 +303,7 @@ export class ShoalNode implements KvService {
       if (this.stopped) return;
       this.perform(this.gossip.linkChanged(peer, up, this.env.clock.monotonic()));
     });
+    const stored = this.store.stats();
     this.log('node_started', {
       address: this.deps.address,
       actor: this.actors.base,
@@ -310,9 +311,9 @@ export class ShoalNode implements KvService {
       incarnation,
       seeds: this.deps.seeds,
       // After an unclean stop with --sync: batches the value log gave back to LevelDB.
-      replayedBatches: this.store.stats().valueLogReplayedBatches,
+      replayedBatches: stored.valueLogReplayedBatches,
       // And the bytes it cut from the ends of segments (zeros made ahead of time, a torn batch).
-      trimmedBytes: this.store.stats().valueLogTrimmedBytes,
+      trimmedBytes: stored.valueLogTrimmedBytes,
     });
     this.scheduleTick();
     this.scheduleHandoff();

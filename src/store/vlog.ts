@@ -283,8 +283,7 @@ export interface ValueLogStats {
   readonly preallocatedSegments: number;
   /** Segments that could not be made ahead of time (the head then grows by appends). */
   readonly preallocateFailures: number;
-  /** Segment files cut at the end of their data at the start (a zero-filled or torn tail after a crash), and bytes cut. */
-  readonly trimmedSegments: number;
+  /** Bytes cut from the ends of segment files at the start (a zero-filled or torn tail after a crash). */
   readonly trimmedBytes: number;
 }
 
@@ -472,7 +471,7 @@ export class ValueLogEngine implements Engine {
   private readonly readers = new Map<number, number>();
   private retired: Segment[] = [];
   private buf: Buffer;
-  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0, prewarmFailures: 0, checkpoints: 0, replayedBatches: 0, preallocatedSegments: 0, preallocateFailures: 0, trimmedSegments: 0, trimmedBytes: 0 };
+  private readonly counters = { collections: 0, movedRecords: 0, reclaimedBytes: 0, collectFailures: 0, keydirHits: 0, keydirWarmed: 0, prewarmedBytes: 0, prewarmFailures: 0, checkpoints: 0, replayedBatches: 0, preallocatedSegments: 0, preallocateFailures: 0, trimmedBytes: 0 };
   private readonly wal: boolean;
   private readonly checkpointBytes: number;
   private readonly replayChunk: number;
@@ -1119,28 +1118,26 @@ export class ValueLogEngine implements Engine {
    * never collected (collection gives up at its first zero header).
    */
   private seal(seg: Segment): void {
-    if (seg.allocated <= seg.size) return;
-    try {
-      this.files.truncate(seg.fd, seg.size);
-    } catch {
-      return;
-    }
-    seg.allocated = 0;
-    this.unsynced.add(seg);
+    if (seg.allocated > seg.size && this.cut(seg, seg.size)) seg.allocated = 0;
   }
 
   /** Cuts a segment at `at` at the start (the replay found nothing past it; see replay); best effort, as `seal`. */
   private trim(seg: Segment, at: number): void {
-    try {
-      this.files.truncate(seg.fd, at);
-    } catch {
-      return;
-    }
-    this.counters.trimmedSegments++;
+    if (!this.cut(seg, at)) return;
     this.counters.trimmedBytes += seg.size - at;
     this.total -= seg.size - at;
     seg.size = at;
+  }
+
+  /** Truncates a segment's file to `at`, the new length synced with the segments; false if it failed. */
+  private cut(seg: Segment, at: number): boolean {
+    try {
+      this.files.truncate(seg.fd, at);
+    } catch {
+      return false;
+    }
     this.unsynced.add(seg);
+    return true;
   }
 
   /** Starts making the next segment ahead of time, unless one is ready or under way. */

@@ -400,7 +400,12 @@ describe('segments made ahead of time (as the write-ahead log)', () => {
           return fd;
         },
         sync: (fd) => (events.push(`sync ${paths.get(fd)}`), nodeValueLogFiles.sync(fd)),
-        rename: (from, to) => (events.push(`rename ${base(from)} ${base(to)}`), nodeValueLogFiles.rename(from, to)),
+        rename: (from, to) => {
+          events.push(`rename ${base(from)} ${base(to)}`);
+          for (const [fd, name] of paths) if (name === base(from)) paths.set(fd, base(to));
+          nodeValueLogFiles.rename(from, to);
+        },
+        truncate: (fd, length) => (events.push(`truncate ${paths.get(fd)}`), nodeValueLogFiles.truncate(fd, length)),
       },
     });
     await node.vlog.whenPreallocated();
@@ -430,6 +435,9 @@ describe('segments made ahead of time (as the write-ahead log)', () => {
     const cut = await size(head);
     expect(cut).toBeLessThan(4096);
     expect(cut).toBeGreaterThan(3000);
+    // The new length was synced (before the engine write of the batch that moved on).
+    expect(events.indexOf('truncate 00000002.vlog')).toBeGreaterThan(0);
+    expect(events.lastIndexOf('sync 00000002.vlog')).toBeGreaterThan(events.indexOf('truncate 00000002.vlog'));
     // Every byte of it is records: collection reads it to its end.
     expect(await node.vlog.collectAll()).toBe(2);
     expect(node.vlog.valueLogStats.collectFailures).toBe(0);
