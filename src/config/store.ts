@@ -150,6 +150,14 @@ export const storeBloomInitialKeys = 8_192;
  */
 export const storeBloomFalsePositiveRate = 0.001;
 /**
+ * Largest key filter the store saves at a clean close, bytes (a filter of a million keys
+ * is 3.0 MB; this is about 20 million). A start then reads it back instead of scanning
+ * every object key (about 3 µs a key here: 3-4 s of a start at a million keys). A larger
+ * filter is not saved, since one LevelDB value of that size costs more memory at the
+ * open than the scan it spares is worth, and the next start scans.
+ */
+export const storeKeyFilterSaveBytesMax = 64 * 1024 * 1024;
+/**
  * Bytes a reused RocksDB write batch may have held and still be kept for the next commit
  * (src/store/level.ts, RocksBatch). Clearing a batch keeps its buffer; a commit bigger
  * than this (many large values) gets a fresh batch afterwards, so its buffer is freed
@@ -226,6 +234,18 @@ export const storeValueLogKeydirEntriesMax = 200_000;
  * for 1,000 pointers, and 100,000 keys take 100 steps between the node's other work.
  */
 export const storeValueLogKeydirWarmChunkEntries = 1_000;
+
+/**
+ * Engine entries the keydir's fill may read per record the value log could hold (its
+ * bytes over the smallest record, storeValueLogMinBytes plus a header), beyond a first
+ * ten steps. A store of mostly small, inline objects has a small log: its fill then stops
+ * early instead of reading 2 x storeValueLogKeydirEntriesMax entries (values included)
+ * for a few pointers. At a million keys of 100 bytes (a log of 36 KB from a few objects
+ * with siblings), that read was about a second of a start's CPU. Reading an entry costs
+ * about 3 µs here and a keydir hit saves about 14 µs of a read under load, so past 100
+ * entries per possible pointer the fill costs more than the reads it could speed up.
+ */
+export const storeValueLogKeydirWarmEntriesPerRecord = 100;
 
 /**
  * Most bytes of value-log segments a node reads back into the page cache after it starts,

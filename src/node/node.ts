@@ -314,6 +314,9 @@ export class ShoalNode implements KvService {
       replayedBatches: stored.valueLogReplayedBatches,
       // And the bytes it cut from the ends of segments (zeros made ahead of time, a torn batch).
       trimmedBytes: stored.valueLogTrimmedBytes,
+      // The key filter read back as the last clean stop saved it, or rebuilt from a scan of every key.
+      keyFilter: stored.keyFilterRestored === 1 ? 'saved' : 'scanned',
+      keyFilterKeys: stored.keyFilterKeys,
     });
     this.scheduleTick();
     this.scheduleHandoff();

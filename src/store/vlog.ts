@@ -9,6 +9,7 @@ import {
   storeValueLogCollectGarbageRatio,
   storeValueLogKeydirEntriesMax,
   storeValueLogKeydirWarmChunkEntries,
+  storeValueLogKeydirWarmEntriesPerRecord,
   storeValueLogMinBytes,
   storeValueLogPreallocateChunkBytes,
   storeValueLogPrewarmChunkBytes,
@@ -132,7 +133,10 @@ import { NS_META, NS_OBJECT } from './keys.js';
  * read and its entries, and an entry a write has set is never replaced. Without it a
  * restarted node read every key it had not yet written through LevelDB: in one profile
  * after a restart, `getSync` was 10% of the main thread for the first 15 s of puts
- * (docs/performance.md, eleventh pass).
+ * (docs/performance.md, eleventh pass). The fill reads at most twice the keydir's size
+ * in entries, and past its first ten steps at most storeValueLogKeydirWarmEntriesPerRecord
+ * per record the log's bytes could hold: over a log of a few records beside a million
+ * inline objects, it stops instead of reading 400,000 entries for them.
  *
  * After a start the segments are also read back into the page cache, newest first, up to
  * `prewarmBytes` (storeValueLogPrewarmBytesMax, bounded by the memory available), one
@@ -700,16 +704,20 @@ export class ValueLogEngine implements Engine {
   /**
    * The keydir's fill after a start (see the file comment): a chunk per step, each step
    * after the node's other work (`later`), until the keydir is full, the pointers are
-   * all read, or it has read twice the keydir's size in entries (a store of mostly small,
-   * inline objects would otherwise be read whole at every start for few pointers).
+   * all read, or it has read its budget of entries: twice the keydir's size, and at most
+   * storeValueLogKeydirWarmEntriesPerRecord per record the log could hold after ten
+   * steps (a store of mostly small, inline objects would otherwise be read at every start
+   * for few pointers).
    */
   private async warmKeydir(): Promise<void> {
     const generation = this.generation;
     const stopped = (): boolean => this.closing || !this.opened || this.generation !== generation;
     let after: Uint8Array | undefined;
     let read = 0;
+    const records = Math.floor(this.total / (RECORD_HEADER_BYTES + 1 + this.minBytes));
+    const budget = Math.min(2 * this.keydirMax, Math.max(10 * this.warmChunk, storeValueLogKeydirWarmEntriesPerRecord * records));
     try {
-      while (read < 2 * this.keydirMax) {
+      while (read < budget) {
         await new Promise<void>((resolve) => this.later(resolve));
         if (stopped()) return;
         const step = await this.exclusive(async () => {

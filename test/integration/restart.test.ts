@@ -31,6 +31,11 @@ describe('restart of every node on the same data', () => {
     for (const i of [0, 1, 2]) await cluster.waitHealthy(i);
     await cluster.waitConverged();
     for (const i of [0, 1, 2]) {
+      // The key filter was saved at the clean stop and read back, not rebuilt from a scan.
+      const line = cluster.nodes[i]!.logs.filter((l) => l.includes('"node_started"')).at(-1)!;
+      const started = JSON.parse(line) as { keyFilter: string; keyFilterKeys: number };
+      expect(started.keyFilter).toBe('saved');
+      expect(started.keyFilterKeys).toBeGreaterThanOrEqual(keys.length);
       const s = (await (await fetch(`${cluster.url(i)}/v1/status`)).json()) as { ring: { version: number } };
       expect(s.ring.version).toBe(versionBefore);
       expect(await (await fetch(`${cluster.url(i)}/v1/ring`)).json()).toEqual(ringBefore);

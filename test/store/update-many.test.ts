@@ -237,11 +237,14 @@ describe('ObjectStore.updateMany', () => {
     const last = engine.batches.at(-1)!;
     expect(engine.batches.length).toBe(before + 2);
     expect(last.sync).toBe(true);
-    // One entry per name, the last registration's: 'replaced' once, with 2.
-    expect(last.ops.map((o) => [new TextDecoder().decode(o.key.subarray(1)), o.type === 'put' ? [...o.value] : []])).toEqual([
+    // One entry per name, the last registration's: 'replaced' once, with 2. The store's
+    // own key filter goes in the same batch.
+    const named = last.ops.map((o) => [new TextDecoder().decode(o.key.subarray(1)), o.type === 'put' ? [...o.value] : []]);
+    expect(named.slice(0, 2)).toEqual([
       ['replaced', [2]],
       ['saved', [7]],
     ]);
+    expect(named.slice(2).map(([name]) => name)).toEqual(['store.keyFilter']);
   });
 
   it('runs no close hook once an engine write of this process has failed', async () => {

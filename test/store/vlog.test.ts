@@ -290,6 +290,32 @@ describe('ValueLogEngine', () => {
     await small.vlog.close();
   });
 
+  it('the keydir fill after a start reads little of a store whose log is small (mostly inline objects)', async () => {
+    const loc = await location();
+    const first = await openAt(loc);
+    // 2,000 small objects (inline), then 3 large ones: the log holds 3 records.
+    for (let i = 0; i < 2_000; i += 500) {
+      await first.vlog.batch(Array.from({ length: 500 }, (_, j): EngineOp => ({ type: 'put', key: key(i + j), value: value(50, 1) })));
+    }
+    await first.vlog.batch([2_000, 2_001, 2_002].map((i): EngineOp => ({ type: 'put', key: key(i), value: value(300, 2) })));
+    await first.vlog.close();
+    // Budget: ten steps of 10 entries, or 100 entries per record the log's bytes could
+    // hold (3 records of ~326 bytes over the smallest record, 113 bytes: 8), so 800.
+    const { vlog } = await openAt(loc, { keydirWarmChunkEntries: 10 });
+    await vlog.whenWarm();
+    expect(vlog.valueLogStats.keydirWarmed).toBe(800);
+    await vlog.close();
+    // Without inline objects around them, the same three pointers are all found.
+    const loc2 = await location();
+    const only = await openAt(loc2);
+    await only.vlog.batch([2_000, 2_001, 2_002].map((i): EngineOp => ({ type: 'put', key: key(i), value: value(300, 2) })));
+    await only.vlog.close();
+    const again = await openAt(loc2, { keydirWarmChunkEntries: 10 });
+    await again.vlog.whenWarm();
+    expect(again.vlog.valueLogStats.keydirEntries).toBe(3);
+    await again.vlog.close();
+  });
+
   it('a batch the engine refuses leaves the keydir as the engine is', async () => {
     let fail = false;
     class Failing extends LevelEngine {
