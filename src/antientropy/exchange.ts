@@ -314,6 +314,11 @@ export class KeysPage {
     return (this.after === undefined || compareKeys(key, this.after) > 0) && this.segs.has(this.tree.segmentOf(key));
   }
 
+  /** Whether the page asks for `segment` (`wants` of a key in it, for a page with no `after`). */
+  wantsSegment(segment: number): boolean {
+    return this.segs.has(segment);
+  }
+
   /** Pairs held so far. */
   get size(): number {
     return this.keys.length;

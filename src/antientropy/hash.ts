@@ -5,7 +5,7 @@
  * node:crypto, so the same code runs in the simulator and in browsers.
  */
 import { assert } from '../errors/index.js';
-import { hashBytes, hashKey } from '../ring/index.js';
+import { hashBytes, hashKey, hashUtf8Lo } from '../ring/index.js';
 import type { DVVSet } from '../vclock/index.js';
 
 /** Bytes in a digest or a tree hash. */
@@ -126,7 +126,7 @@ export function contribution(keyHi: number, keyLo: number, digest: Uint8Array): 
 }
 
 /** The key's 64-bit ring hash (the same XXH64 the ring partitions by). */
-export { hashKey };
+export { hashKey, hashUtf8Lo };
 
 /** Two digests (or hashes) are equal byte for byte. */
 export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {

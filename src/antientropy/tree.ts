@@ -5,7 +5,7 @@
  */
 import { aeSegmentsPerPartition, aeSegmentsPerPartitionMax, aeTreeFanout } from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
-import { contribution, HASH_BYTES, hashKey } from './hash.js';
+import { contribution, HASH_BYTES, hashKey, hashUtf8Lo } from './hash.js';
 
 export interface TreeShape {
   /** Leaves; a power of two, 1..aeSegmentsPerPartitionMax. */
@@ -100,6 +100,11 @@ export class PartitionTree {
    */
   segmentOf(key: string): number {
     return hashKey(key).lo & (this.segments - 1);
+  }
+
+  /** `segmentOf` of a key given as its UTF-8 bytes, `bytes` from `offset` on (see hashUtf8Lo). */
+  segmentOfUtf8(bytes: Uint8Array, offset: number): number {
+    return hashUtf8Lo(bytes, offset) & (this.segments - 1);
   }
 
   /**

@@ -39,6 +39,7 @@ import {
   type AeRequest,
   type PartitionAeStatus,
 } from '../antientropy/index.js';
+import { OBJECT_KEY_PREFIX_BYTES, objectKeyName } from '../store/index.js';
 import type { PeerMessage } from '../wire/messages.js';
 import type { NodeServices } from './services.js';
 
@@ -402,16 +403,23 @@ export class AntiEntropyDriver {
    * full scan does: about half the CPU per exchange and a third of the wall time,
    * measured on 15,600 keys of 100 random bytes. False = fall back to the scan (a key
    * picked was deleted before it was read and the page would be short of its `more`).
+   * Only for a page with no `after` (wantsSegment answers for those alone).
    */
   private async firstKeysPage(partition: number, page: KeysPage): Promise<boolean> {
     const wanted: string[] = [];
     let cut = false;
-    for await (const k of this.host.store.partitionKeys(partition)) {
-      if (!page.wants(k)) continue;
-      wanted.push(k);
-      if (wanted.length > cfg.aeKeysPerReplyMax) {
-        cut = true;
-        break;
+    const tree = this.tree(partition);
+    // Raw object keys a chunk at a time: only the wanted few are decoded into names (the
+    // pass costs a node about 3 µs a key when each is decoded, hashed from its string and
+    // awaited on its own, at 15,600 keys per partition of a million-key store).
+    pass: for await (const chunk of this.host.store.partitionKeyChunks(partition)) {
+      for (const k of chunk) {
+        if (!page.wantsSegment(tree.segmentOfUtf8(k, OBJECT_KEY_PREFIX_BYTES))) continue;
+        wanted.push(objectKeyName(k));
+        if (wanted.length > cfg.aeKeysPerReplyMax) {
+          cut = true;
+          break pass;
+        }
       }
     }
     const objects = await Promise.all(wanted.map((k) => this.host.store.get(partition, k)));

@@ -145,6 +145,20 @@ export function hashBytes(bytes: Uint8Array): { hi: number; lo: number } {
 }
 
 /**
+ * The low half of `hashKey` of a key given as its UTF-8 bytes, `bytes` from `offset` on
+ * (the store's object keys, after their prefix): for a pass over many stored keys that
+ * needs their segments, without decoding each into a string to encode it again. Equal to
+ * `hashKey(name).lo` whenever the bytes are `name`'s UTF-8, as the store writes them.
+ */
+export function hashUtf8Lo(bytes: Uint8Array, offset: number): number {
+  const len = bytes.length - offset;
+  if (len > scratch.length) scratch = new Uint8Array(len);
+  for (let i = 0; i < len; i++) scratch[i] = bytes[offset + i]!;
+  xxh64(scratch, len);
+  return rl >>> 0;
+}
+
+/**
  * The 64-bit hash of a key's UTF-8 bytes as two unsigned 32-bit halves. Lone surrogates
  * are encoded as U+FFFD, as TextEncoder does everywhere, so Node and browsers agree.
  */

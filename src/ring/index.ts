@@ -65,7 +65,7 @@
  * do not appear, since the ring records owners, not members.
  */
 export type { PreferenceList, RingState } from './types.js';
-export { hashKey, hashBytes, partitionOf, partitionBits, validatePartitions } from './hash.js';
+export { hashKey, hashBytes, hashUtf8Lo, partitionOf, partitionBits, validatePartitions } from './hash.js';
 export { claim, compareIds, spacingFeasible, spacingViolations } from './claim.js';
 export type { ClaimOptions } from './claim.js';
 export { preferenceList, RingIndex } from './preference.js';

@@ -92,7 +92,7 @@ class EngineWrapper implements Engine {
   iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]> {
     return this.inner.iterate(range);
   }
-  keys(range: EngineRange): AsyncIterable<Uint8Array> {
+  keys(range: EngineRange): AsyncIterable<readonly Uint8Array[]> {
     return this.inner.keys(range);
   }
   clear(range: EngineRange): Promise<void> {

@@ -81,8 +81,13 @@ export interface Engine {
   range(range: EngineRange): Promise<Array<[Uint8Array, Uint8Array]>>;
   /** Streams a range in chunks; stop early by breaking out of the loop. */
   iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]>;
-  /** Streams only the keys of a range (no values are read: cheap over large values). */
-  keys(range: EngineRange): AsyncIterable<Uint8Array>;
+  /**
+   * Streams only the keys of a range (no values are read: cheap over large values), in
+   * order, a chunk at a time: each chunk is one read of the engine, and the caller loops
+   * over it without an await per key (a pass over a million keys spent more on a promise
+   * per key than on the keys themselves).
+   */
+  keys(range: EngineRange): AsyncIterable<readonly Uint8Array[]>;
   /** Deletes every key in the range. */
   clear(range: EngineRange): Promise<void>;
 }

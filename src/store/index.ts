@@ -166,7 +166,7 @@ export { LevelEngine, levelOpenOptions } from './level.js';
 export type { LevelEngineOptions } from './level.js';
 export { decodeObject, encodeObject, decodeHint, encodeHint, FORMAT_HINT, FORMAT_OBJECT } from './codec.js';
 export type { CodecContext, HintRecord } from './codec.js';
-export { hintKey, hintId, metaKey, objectKey, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
+export { hintKey, hintId, metaKey, objectKey, objectKeyName, OBJECT_KEY_PREFIX_BYTES, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
 export { ObjectStore, REMOVE } from './object-store.js';
 export type { Hint, ObjectStoreOptions, StoreStats, UpdateFailure, UpdateFn, UpdateItem, UpdateManyResult, UpdateOptions, UpdateResult } from './object-store.js';
 export { availableMemoryBytes, createEngine, prewarmBudget } from './create.js';

@@ -68,9 +68,12 @@ export function isShortAscii(s: string): boolean {
   return true;
 }
 
+/** Bytes before the user key in an object key: the namespace byte and the 2-byte partition. */
+export const OBJECT_KEY_PREFIX_BYTES = 3;
+
 /** The user key of an object key's bytes (partition is known from the range scanned). */
 export function objectKeyName(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + 3, bytes.byteLength - 3).toString('utf8');
+  return Buffer.from(bytes.buffer, bytes.byteOffset + OBJECT_KEY_PREFIX_BYTES, bytes.byteLength - OBJECT_KEY_PREFIX_BYTES).toString('utf8');
 }
 
 /** Every object of one partition, in key order; `after` starts just past that key. */

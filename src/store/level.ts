@@ -303,7 +303,7 @@ export class LevelEngine implements Engine {
     }
   }
 
-  async *keys(range: EngineRange): AsyncIterable<Uint8Array> {
+  async *keys(range: EngineRange): AsyncIterable<readonly Uint8Array[]> {
     const options: Record<string, unknown> = levelRange(range);
     if (range.limit !== undefined) options.limit = range.limit;
     const it = this.open_().keys(options);
@@ -316,7 +316,7 @@ export class LevelEngine implements Engine {
           throw storageError('keys')(err);
         }
         if (chunk.length === 0) return;
-        for (const k of chunk) yield k;
+        yield chunk;
       }
     } finally {
       await it.close().catch(() => undefined);

@@ -126,8 +126,16 @@ export class MemoryEngine implements Engine {
     return this.rangeSync(range, limit);
   }
 
-  async *keys(range: EngineRange): AsyncIterable<Uint8Array> {
-    for await (const [k] of this.iterate(range)) yield k;
+  async *keys(range: EngineRange): AsyncIterable<readonly Uint8Array[]> {
+    let chunk: Uint8Array[] = [];
+    for await (const [k] of this.iterate(range)) {
+      chunk.push(k);
+      if (chunk.length >= storeIterateChunkEntries) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) yield chunk;
   }
 
   async *iterate(range: EngineRange): AsyncIterable<[Uint8Array, Uint8Array]> {

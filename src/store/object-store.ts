@@ -649,8 +649,18 @@ export class ObjectStore {
    * pread per key, for every anti-entropy exchange that lists a partition's keys).
    */
   async *partitionKeys(partition: number): AsyncIterable<string> {
+    for await (const chunk of this.partitionKeyChunks(partition)) for (const k of chunk) yield objectKeyName(k);
+  }
+
+  /**
+   * `partitionKeys` as the engine's object keys (`objectKey` bytes: a 3-byte prefix, then
+   * the key's UTF-8), a chunk at a time: for passes over a whole partition that look at
+   * every key and keep few (anti-entropy's key pages), which then decode only those and
+   * await once per chunk, not per key.
+   */
+  partitionKeyChunks(partition: number): AsyncIterable<readonly Uint8Array[]> {
     this.checkOpen();
-    for await (const k of this.engine.keys(partitionRange(partition))) yield objectKeyName(k);
+    return this.engine.keys(partitionRange(partition));
   }
 
   /** Streams the objects of one partition in key order; corrupt ones throw CORRUPT. */
@@ -1266,7 +1276,7 @@ export class ObjectStore {
       return;
     }
     const present = this.present;
-    for await (const k of this.engine.keys({ gte: Uint8Array.of(NS_OBJECT), lt: Uint8Array.of(NS_OBJECT + 1) })) present.add(k);
+    for await (const chunk of this.engine.keys({ gte: Uint8Array.of(NS_OBJECT), lt: Uint8Array.of(NS_OBJECT + 1) })) for (const k of chunk) present.add(k);
     this.keyFilterFrom = 'scan';
   }
 
@@ -1276,14 +1286,16 @@ export class ObjectStore {
     const stored = await this.engine.get(metaKey(META_HINT_SEQ));
     if (stored !== undefined && stored.length === 8) next = hintSeq(stored);
     // Keys alone: a hint's value (its partition, key and time) is read when it is sent.
-    for await (const k of this.engine.keys(hintsRange())) {
-      const parsed = parseHintKey(k);
-      if (parsed === undefined) {
-        this.counters.corrupt++;
-        continue;
+    for await (const chunk of this.engine.keys(hintsRange())) {
+      for (const k of chunk) {
+        const parsed = parseHintKey(k);
+        if (parsed === undefined) {
+          this.counters.corrupt++;
+          continue;
+        }
+        this.addHintCount(parsed.target, 1);
+        next = Math.max(next, hintSeq(parsed.id) + 1);
       }
-      this.addHintCount(parsed.target, 1);
-      next = Math.max(next, hintSeq(parsed.id) + 1);
     }
     this.nextHintSeq = next;
   }

@@ -822,7 +822,7 @@ export class ValueLogEngine implements Engine {
     }
   }
 
-  keys(range: EngineRange): AsyncIterable<Uint8Array> {
+  keys(range: EngineRange): AsyncIterable<readonly Uint8Array[]> {
     return this.inner.keys(range);
   }
 

@@ -40,11 +40,11 @@ async function pair(delayMs = 0): Promise<{ a: Replica; b: Replica; sched: SimSc
       self.scanAt.push(sched.now);
       return scan(p, o);
     };
-    const partitionKeys = store.partitionKeys.bind(store);
-    store.partitionKeys = (p) => {
+    const partitionKeyChunks = store.partitionKeyChunks.bind(store);
+    store.partitionKeyChunks = (p) => {
       self.scans++;
       self.scanAt.push(sched.now);
-      return partitionKeys(p);
+      return partitionKeyChunks(p);
     };
     const merge = async (p: number, key: string, obj: DVVSet) => {
       self.driver.writing(p);

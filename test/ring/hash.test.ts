@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { hashBytes, hashKey, partitionOf, validatePartitions } from '../../src/ring/index.js';
+import { hashBytes, hashKey, hashUtf8Lo, partitionOf, validatePartitions } from '../../src/ring/index.js';
+import { OBJECT_KEY_PREFIX_BYTES, objectKey } from '../../src/store/index.js';
 import { isShoalError } from '../../src/errors/index.js';
 
 const hex = (h: { hi: number; lo: number }): string => h.hi.toString(16).padStart(8, '0') + h.lo.toString(16).padStart(8, '0');
@@ -61,6 +62,24 @@ describe('hashKey (XXH64, seed 0, UTF-8)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('hashUtf8Lo of a stored object key, past its prefix, is the low half of hashKey of its name', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 1023 }), fc.integer({ min: 0, max: 5 }), (key, partition, pad) => {
+        // As the store writes it (lone surrogates become U+FFFD, as in TextEncoder), and
+        // inside a larger buffer, as a key the engine hands back may be.
+        const stored = objectKey(partition, key);
+        const inside = new Uint8Array(pad + stored.length);
+        inside.set(stored, pad);
+        const view = inside.subarray(pad);
+        expect(hashUtf8Lo(view, OBJECT_KEY_PREFIX_BYTES)).toBe(hashKey(key).lo);
+      }),
+      { numRuns: 300 },
+    );
+    // The longest key, three bytes a character.
+    const long = '\u20ac'.repeat(170);
+    expect(hashUtf8Lo(objectKey(1, long), OBJECT_KEY_PREFIX_BYTES)).toBe(hashKey(long).lo);
   });
 
   it('returns unsigned 32-bit halves', () => {
