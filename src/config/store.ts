@@ -47,6 +47,34 @@ export const storeCacheBytesMax = 64 * 1024 * 1024;
 export const storeOpenFilesMax = 64;
 
 /**
+ * Share of a node's soft memory limit (SHOAL_MEMORY_SOFT_LIMIT_MB) its open table files
+ * may map: a node with a larger limit keeps more tables open, `limit x share /
+ * storeTableFileBytes`, never fewer than storeOpenFilesMax. At the default limit (256
+ * MiB) that is the floor, 64. Measured at 1,000,000 keys of 100 bytes (about 80 tables of
+ * 2 MiB a node, 2026-11-28, docs/performance.md, Growth): with 64 open, uniform reads
+ * reopen tables all the time (`TableCache::FindTable` 12% of a node's CPU). With a limit
+ * of 512 MiB (85 tables), gets were 4,522 / 5,348 a second against 2,710 / 3,435 at the
+ * default limit and puts 2,299 / 2,435 against 1,490 / 1,557, at 293-304 MB resident
+ * against 282-312 MB; part of that is the larger limit's lighter garbage collection (85
+ * tables at the default limit: gets 3,712 / 4,174, puts 2,094 / 1,856, 326-364 MB). With
+ * 110 (every table open): gets 6,408 / 8,708, puts 3,516 / 2,444, 375-406 MB. A third of
+ * the limit leaves the rest to the heap and the engine's own memory.
+ */
+export const storeOpenFilesMemoryShare = 1 / 3;
+
+/**
+ * Bytes of one table file: LevelDB's default `max_file_size` (2 MiB), which the store
+ * does not change. Sizes the open tables a memory limit allows (storeOpenFilesMemoryShare).
+ */
+export const storeTableFileBytes = 2 * 1024 * 1024;
+
+/**
+ * Open table files with no memory limit (SHOAL_MEMORY_SOFT_LIMIT_MB=0): the libraries'
+ * own default. A node told not to steer its memory maps as many tables as LevelDB would.
+ */
+export const storeOpenFilesUnlimited = 1_000;
+
+/**
  * LevelDB's memtable size (`writeBufferSize`), bytes; LevelDB holds up to two (one being
  * flushed). classic-level's default of 4 MiB flushes small level-0 tables often, and
  * the compactions that merge them ran on LevelDB's background thread at about a quarter

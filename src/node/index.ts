@@ -54,6 +54,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // (docs/performance.md, fifteenth pass).
     wal: options.sync,
     ...(options.valueLogPrewarmBytes === undefined ? {} : { prewarmBytesMax: options.valueLogPrewarmBytes }),
+    // A node allowed more memory keeps more of its tables open (openTablesFor).
+    memorySoftLimitBytes: options.memorySoftLimitBytes ?? 0,
   }), {
     sync: options.sync,
     random: env.random,

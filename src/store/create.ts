@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { storeValueLogPrewarmBytesMax, storeValueLogPrewarmMemoryShare } from '../config/index.js';
+import {
+  storeOpenFilesMax,
+  storeOpenFilesMemoryShare,
+  storeOpenFilesUnlimited,
+  storeTableFileBytes,
+  storeValueLogPrewarmBytesMax,
+  storeValueLogPrewarmMemoryShare,
+} from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
 import type { Engine, EngineName } from './engine.js';
 import { LevelEngine } from './level.js';
@@ -26,6 +33,23 @@ export interface CreateEngineOptions {
   readonly availableMemoryBytes?: number;
   /** Most bytes of that read-back (default storeValueLogPrewarmBytesMax; 0 = none). */
   readonly prewarmBytesMax?: number;
+  /**
+   * The node's soft memory limit, bytes (0 = none), which sizes the engine's open table
+   * files (openTablesFor). Default: storeOpenFilesMax open files, as at the default limit.
+   */
+  readonly memorySoftLimitBytes?: number;
+}
+
+/**
+ * Table files the engine keeps open under a soft memory limit of `limitBytes` (0 = none):
+ * LevelDB maps each open table, and its touched pages count as resident, so the tables
+ * may take storeOpenFilesMemoryShare of the limit, never fewer than storeOpenFilesMax; with
+ * no limit, the library's own default.
+ */
+export function openTablesFor(limitBytes: number): number {
+  if (!(limitBytes > 0)) return storeOpenFilesUnlimited;
+  const tables = Math.floor((limitBytes * storeOpenFilesMemoryShare) / storeTableFileBytes);
+  return Math.min(storeOpenFilesUnlimited, Math.max(storeOpenFilesMax, tables));
 }
 
 /**
@@ -54,7 +78,8 @@ export function createEngine(name: string, location: string, options: CreateEngi
   switch (name as EngineName) {
     case 'classic-level':
     case 'rocksdb': {
-      const level = new LevelEngine({ engine: name as 'classic-level' | 'rocksdb', location });
+      const maxOpenFiles = options.memorySoftLimitBytes === undefined ? storeOpenFilesMax : openTablesFor(options.memorySoftLimitBytes);
+      const level = new LevelEngine({ engine: name as 'classic-level' | 'rocksdb', location, maxOpenFiles });
       const dir = join(location, 'vlog');
       const prewarmBytes = prewarmBudget(options.availableMemoryBytes ?? availableMemoryBytes(), options.prewarmBytesMax);
       if (options.valueLog === true) return new ValueLogEngine(level, { dir, prewarmBytes, wal: options.wal === true });

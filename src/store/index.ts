@@ -169,7 +169,7 @@ export type { CodecContext, HintRecord } from './codec.js';
 export { hintKey, hintId, metaKey, objectKey, objectKeyName, OBJECT_KEY_PREFIX_BYTES, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
 export { ObjectStore, REMOVE } from './object-store.js';
 export type { Hint, ObjectStoreOptions, StoreStats, UpdateFailure, UpdateFn, UpdateItem, UpdateManyResult, UpdateOptions, UpdateResult } from './object-store.js';
-export { availableMemoryBytes, createEngine, prewarmBudget } from './create.js';
+export { availableMemoryBytes, createEngine, openTablesFor, prewarmBudget } from './create.js';
 export type { CreateEngineOptions } from './create.js';
 export { FORMAT_POINTER, ValueLogEngine, nodeValueLogFiles } from './vlog.js';
 export type { ValueLogFiles, ValueLogOptions, ValueLogStats } from './vlog.js';

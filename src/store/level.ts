@@ -22,12 +22,12 @@ import type { BatchOptions, Engine, EngineOp, EngineRange, EngineReadStats } fro
  * defaults (a 4 MiB memtable for classic-level against our 16 MiB) flushes and compacts
  * where the store does not, and flatters the store's share of it.
  */
-export function levelOpenOptions(name: 'classic-level' | 'rocksdb'): Record<string, unknown> {
+export function levelOpenOptions(name: 'classic-level' | 'rocksdb', maxOpenFiles: number = storeOpenFilesMax): Record<string, unknown> {
   return {
     keyEncoding: 'view',
     valueEncoding: 'view',
     createIfMissing: true,
-    maxOpenFiles: storeOpenFilesMax,
+    maxOpenFiles,
     writeBufferSize: storeWriteBufferBytes,
     // @nxtedition/rocksdb ignores writeBufferSize: its memtables are sized from this
     // budget, and only when a compaction style is named (see storeRocksMemtableBudgetBytes).
@@ -76,6 +76,8 @@ export interface LevelEngineOptions {
   readonly syncReadSlowMs?: number;
   /** Milliseconds on a monotonic clock (tests); default performance.now. */
   readonly now?: () => number;
+  /** Table files the library keeps open (`maxOpenFiles`; default storeOpenFilesMax; see openTablesFor). */
+  readonly maxOpenFiles?: number;
 }
 
 /**
@@ -93,6 +95,7 @@ export class LevelEngine implements Engine {
   private readonly syncReadsWanted: boolean;
   private readonly syncReadSlowMs: number;
   private readonly now: () => number;
+  readonly maxOpenFiles: number;
   /** Whether the opened library reads synchronously (classic-level 3 does). */
   private canReadSync = false;
   /** Reads stay on the thread pool until this time (after slow synchronous batches in a row). */
@@ -116,6 +119,7 @@ export class LevelEngine implements Engine {
     this.syncReadsWanted = options.syncReads ?? true;
     this.syncReadSlowMs = options.syncReadSlowMs ?? storeSyncReadSlowMs;
     this.now = options.now ?? (() => performance.now());
+    this.maxOpenFiles = options.maxOpenFiles ?? storeOpenFilesMax;
   }
 
   get readStats(): EngineReadStats {
@@ -130,7 +134,7 @@ export class LevelEngine implements Engine {
       throw new ShoalError('STORAGE', `cannot create storage directory ${this.location}: ${messageOf(err)}`, { cause: err });
     }
     const Ctor = loadEngine(this.name);
-    const db = new Ctor(this.location, levelOpenOptions(this.name));
+    const db = new Ctor(this.location, levelOpenOptions(this.name, this.maxOpenFiles));
     try {
       await db.open();
     } catch (err) {

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isShoalError } from '../../src/errors/index.js';
-import { LevelEngine, ObjectStore, createEngine } from '../../src/store/index.js';
+import { LevelEngine, ObjectStore, createEngine, openTablesFor } from '../../src/store/index.js';
 import { obj } from './contract.js';
 
 const b = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
@@ -191,9 +191,27 @@ describe('LevelEngine(classic-level) open options', () => {
       expect(seen).toHaveLength(1);
       expect((seen[0] as { maxOpenFiles?: number }).maxOpenFiles).toBe(storeOpenFilesMax);
       expect((seen[0] as { writeBufferSize?: number }).writeBufferSize).toBe(storeWriteBufferBytes);
+      // A node's soft memory limit sizes the open tables (createEngine, as startNode calls it).
+      seen.length = 0;
+      for (const [limitMb, tables] of [[256, 64], [512, 85], [0, 1_000]] as const) {
+        const engine = createEngine('classic-level', join(root, `limit-${limitMb}`), { memorySoftLimitBytes: limitMb * 1024 * 1024 });
+        await engine.open();
+        await engine.close();
+        expect((seen.at(-1) as { maxOpenFiles?: number }).maxOpenFiles).toBe(tables);
+      }
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('keeps a third of a soft memory limit for open tables of 2 MiB, at least 64, and the library default without a limit', () => {
+    const mib = 1024 * 1024;
+    expect(openTablesFor(256 * mib)).toBe(storeOpenFilesMax);
+    expect(openTablesFor(100 * mib)).toBe(storeOpenFilesMax);
+    expect(openTablesFor(512 * mib)).toBe(85);
+    expect(openTablesFor(1024 * mib)).toBe(170);
+    expect(openTablesFor(64 * 1024 * mib)).toBe(1_000);
+    expect(openTablesFor(0)).toBe(1_000);
   });
 });
 
