@@ -285,7 +285,7 @@ export class TransferManager {
     const cachedTotal = this.totals.get(p);
     if (cachedTotal && this.now() - cachedTotal.at < cfg.transferCountCacheMs) return cachedTotal.count;
     let count = 0;
-    for await (const _ of this.host.store.partitionKeys(p)) count++;
+    for await (const chunk of this.host.store.partitionKeyChunks(p)) count += chunk.length;
     this.totals.set(p, { count, at: this.now() });
     return count;
   }

@@ -117,14 +117,19 @@ export class ScalableBloom {
     f.filters.length = 0;
     let o = 13;
     for (let i = 0; i < parts; i++) {
+      // Each part's shape is checked against this configuration's, and its bits against
+      // the bytes left, before the part is made: no count in the bytes can make this
+      // allocate more than the bytes themselves hold.
       if (o + 28 > end) return undefined;
+      const capacity = initialCapacity * 2 ** i;
+      const shape = partShape(capacity, fpRate / 2 ** (i + 1));
+      const words = v.getUint32(o + 24);
+      if (v.getFloat64(o) !== capacity || v.getUint32(o + 16) !== shape.m || v.getUint32(o + 20) !== shape.k || words !== shape.words) return undefined;
+      if (o + 28 + 4 * words > end) return undefined;
       f.grow();
       const part = f.filters[i]!;
-      const words = v.getUint32(o + 24);
-      if (v.getFloat64(o) !== part.capacity || v.getUint32(o + 16) !== part.m || v.getUint32(o + 20) !== part.k || words !== part.bits.length) return undefined;
       part.count = v.getFloat64(o + 8);
       o += 28;
-      if (o + 4 * words > end) return undefined;
       const bits = part.bits;
       for (let w = 0; w < words; w++, o += 4) bits[w] = v.getUint32(o, true);
     }
@@ -204,6 +209,12 @@ function fmix32(h: number): number {
 
 const TWO32 = 4294967296;
 
+/** Bits, probes and 32-bit words of a part of `capacity` keys at false-positive rate `fp`. */
+function partShape(capacity: number, fp: number): { m: number; k: number; words: number } {
+  const m = Math.max(64, Math.ceil((-capacity * Math.log(fp)) / (Math.LN2 * Math.LN2)));
+  return { m, k: Math.max(1, Math.round((m / capacity) * Math.LN2)), words: Math.ceil(m / 32) };
+}
+
 class BloomPart {
   readonly bits: Uint32Array;
   readonly m: number;
@@ -214,10 +225,10 @@ class BloomPart {
     readonly capacity: number,
     fp: number,
   ) {
-    const m = Math.ceil((-capacity * Math.log(fp)) / (Math.LN2 * Math.LN2));
-    this.m = Math.max(64, m);
-    this.k = Math.max(1, Math.round((this.m / capacity) * Math.LN2));
-    this.bits = new Uint32Array(Math.ceil(this.m / 32));
+    const shape = partShape(capacity, fp);
+    this.m = shape.m;
+    this.k = shape.k;
+    this.bits = new Uint32Array(shape.words);
   }
 
   add(hi: number, lo: number): void {

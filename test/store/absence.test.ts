@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { crc32 } from 'node:zlib';
 import { MemoryBacking, MemoryEngine, NS_OBJECT, ObjectStore, metaKey, objectKey } from '../../src/store/index.js';
 import { ScalableBloom, bloomHash, hashHi, hashLo } from '../../src/store/bloom.js';
 import type { DVVSet } from '../../src/vclock/types.js';
@@ -154,6 +155,24 @@ describe('the key filter saved at a clean close', () => {
     }
     expect(ScalableBloom.restore(saved.subarray(0, saved.length - 8), 64, 0.01)).toBeUndefined();
     expect(ScalableBloom.restore(new Uint8Array(3), 64, 0.01)).toBeUndefined();
+    // Counts that pass the CRC (written so) but promise more than the bytes hold are
+    // refused before anything of that size is made.
+    const resealed = (edit: (v: DataView) => void): Uint8Array => {
+      const b = Uint8Array.from(saved);
+      const v = new DataView(b.buffer);
+      edit(v);
+      v.setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)));
+      return b;
+    };
+    expect(ScalableBloom.restore(resealed(() => undefined), 64, 0.01)).toBeDefined();
+    expect(ScalableBloom.restore(resealed((v) => v.setFloat64(13, 64 * 2 ** 40)), 64, 0.01)).toBeUndefined();
+    expect(ScalableBloom.restore(resealed((v) => v.setUint32(13 + 24, 0xffffffff)), 64, 0.01)).toBeUndefined();
+    expect(ScalableBloom.restore(resealed((v) => v.setUint32(9, 0xffffffff)), 64, 0.01)).toBeUndefined();
+    // Bits cut short, under a CRC of what is left.
+    const short = new Uint8Array(saved.length - 8);
+    short.set(saved.subarray(0, short.length - 4));
+    new DataView(short.buffer).setUint32(short.length - 4, crc32(short.subarray(0, short.length - 4)));
+    expect(ScalableBloom.restore(short, 64, 0.01)).toBeUndefined();
   });
 
   it('is read back at the next open instead of a scan, and still skips no stored key', async () => {
