@@ -20,7 +20,8 @@
  *
  * Flags: --steps 10000,100000,300000,1000000 --duration 10 --concurrency 64
  * --fill-concurrency 256 --value-bytes 100 --differ 1000 --data DIR --fresh
- * --no-sweep --no-ae --memory (the memory variants below) --no-write --smoke (tiny
+ * --hold 60 (seconds of load held at the largest step after the sweep, for the memory it
+ * settles at; 0 = none) --no-sweep --no-ae --memory (the memory variants below) --no-write --smoke (tiny
  * steps: checks that it works) --doc-only (rewrite the chart and section from the saved
  * results, running nothing).
  */
@@ -53,6 +54,7 @@ const { values: f } = parseArgs({
     'no-ae': { type: 'boolean' },
     'no-write': { type: 'boolean' },
     memory: { type: 'boolean' },
+    hold: { type: 'string', default: '60' },
     'doc-only': { type: 'boolean' },
     smoke: { type: 'boolean' },
   },
@@ -64,6 +66,8 @@ const CONC = Math.max(1, Number(f.concurrency));
 const FILL_CONC = Math.max(1, Number(f['fill-concurrency']));
 const VALUE = Math.max(1, Number(f['value-bytes']));
 const DIFFER = smoke ? 20 : Math.max(1, Number(f.differ));
+/** Seconds of load held at the largest step after the sweep, for the memory it settles at (0 = none). */
+const HOLD_S = smoke ? 1 : Math.max(0, Number(f.hold));
 const Q = Number(f.partitions);
 const DATA = smoke ? join(ROOT, '.tmp', `growth-smoke-${process.pid}`) : f.data!;
 const ENTRY = join(import.meta.dirname, 'lib', 'shoal-entry.js');
@@ -183,6 +187,24 @@ async function sweep(c: GrowthCluster): Promise<void> {
       save();
       log(`${p.keys.toLocaleString('en-US')} keys: ${fmt(p.opsPerSec)} ops/s, p99 put ${fmt(p.putP99Ms)} get ${fmt(p.getP99Ms)} ms, errors ${p.errors}; peak RSS ${fmt(p.peakRssMb ?? NaN)} MB (anon ${fmt(p.peakAnonMb ?? NaN)}); after: RSS ${mems.map((m) => fmt(m.rssMb)).join(' / ')} MB (largest: anon ${fmt(big.anonMb)}, file ${fmt(big.fileMb)}, V8 heap ${fmt(big.heapUsedMb)})`);
     }
+  } finally {
+    await d.close();
+  }
+}
+
+/**
+ * Load held at the largest step for `--hold` seconds: the sweep's steps are 10 s, and a
+ * node's memory keeps growing for about 40 s of load at a million keys (2026-11-28), so
+ * the memory target is read from the peak of this longer run too.
+ */
+async function hold(c: GrowthCluster): Promise<void> {
+  const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
+  try {
+    log(`holding put=50,get=50 at ${CONC} in flight over ${state.written.toLocaleString('en-US')} keys for ${HOLD_S} s`);
+    const { result: r, peakRssMb, peakAnonMb } = await peakDuring(c, runLoad({ driver: d, clock: new RealClock(), timers: new RealTimers(), random: new RealRandom(), mix: parseMix('put=50,get=50'), keys: state.written, dist: 'uniform', valueBytes: VALUE, concurrency: CONC, durationMs: HOLD_S * 1000 }));
+    results.hold = { keys: state.written, seconds: HOLD_S, opsPerSec: r.opsPerSec, errors: r.totalErrors, peakRssMb, peakAnonMb };
+    save();
+    log(`held ${HOLD_S} s: ${fmt(r.opsPerSec)} ops/s, errors ${r.totalErrors}; peak RSS per node ${peakRssMb.map(fmt).join(' / ')} MB (anon ${peakAnonMb.map(fmt).join(' / ')})`);
   } finally {
     await d.close();
   }
@@ -449,8 +471,10 @@ const c = await GrowthCluster.at(DATA, ENTRY);
 if (f['doc-only'] !== true) try {
   log(`cluster in ${DATA} (${state.written.toLocaleString('en-US')} keys written before); starting`);
   await c.startAll();
-  if (f['no-sweep'] !== true) await sweep(c);
-  else if (state.written < STEPS[STEPS.length - 1]!) {
+  if (f['no-sweep'] !== true) {
+    await sweep(c);
+    if (HOLD_S > 0) await hold(c);
+  } else if (state.written < STEPS[STEPS.length - 1]!) {
     const d = await sdkDriver({ endpoints: c.endpoints, r: 2, w: 2 });
     await fill(d, STEPS[STEPS.length - 1]!);
     await d.close();
