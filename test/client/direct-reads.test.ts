@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ConnectOptions, type ShoalClient } from '../../src/client/node.js';
-import type { Random } from '../../src/env/index.js';
+import { RealTimers, type Random, type TimerHandle, type Timers } from '../../src/env/index.js';
 import { objectDigest } from '../../src/antientropy/index.js';
 import { partitionOf } from '../../src/ring/index.js';
 import * as vc from '../../src/vclock/index.js';
@@ -241,10 +241,21 @@ describe('direct reads', () => {
   });
 
   it('a direct get counts once against the in-flight cap, however many owners it asks', async () => {
-    const { clientInFlightMax } = await import('../../src/config/index.js');
+    const { clientInFlightMax, clientDirectReadTimeoutMs } = await import('../../src/config/index.js');
     const fakes = await cluster(2);
     for (const f of fakes) f.lget = () => null;
-    const c = await client(fakes);
+    // Real timers, but a direct read's own timeout never fires: on a loaded machine sending
+    // every held read could take longer than it, and a read that timed out would fall back
+    // to a coordinated get, which this test is not about.
+    const real = new RealTimers();
+    const never = { __timer: true } as TimerHandle;
+    const timers: Timers = {
+      setTimeout: (fn, ms) => (ms === clientDirectReadTimeoutMs ? never : real.setTimeout(fn, ms)),
+      clearTimeout: (h) => {
+        if (h !== never) real.clearTimeout(h);
+      },
+    };
+    const c = await client(fakes, { timers });
     const held = Array.from({ length: clientInFlightMax }, (_, i) => c.get(`k${i}`).catch((e: unknown) => e));
     await expect.poll(() => sent(fakes, 'lget')).toBe(2 * clientInFlightMax);
     expect((await c.get('one-too-many').catch((e: unknown) => e)) as object).toMatchObject({ code: 'OVERLOADED' });
