@@ -125,6 +125,15 @@ describe('the key filter saved at a clean close', () => {
   async function write(store: ObjectStore, keys: Array<{ partition: number; key: string }>): Promise<void> {
     await Promise.all(keys.map(({ partition, key }) => store.update(partition, key, () => obj(key))));
   }
+  /** A backing whose store wrote keys 'a0'.. 'a<n-1>' and closed cleanly (so it saved its filter). */
+  async function cleanlyClosed(n: number): Promise<MemoryBacking> {
+    const backing = new MemoryBacking();
+    const store = new ObjectStore(new MemoryEngine(backing), { cacheEntriesMax: 0 });
+    await store.open();
+    await write(store, keysOf(n, 'a'));
+    await store.close();
+    return backing;
+  }
 
   it('round-trips: a restored filter holds every key, and a damaged or foreign one is refused', () => {
     fc.assert(
@@ -176,12 +185,8 @@ describe('the key filter saved at a clean close', () => {
   });
 
   it('is read back at the next open instead of a scan, and still skips no stored key', async () => {
-    const backing = new MemoryBacking();
-    const first = new ObjectStore(new CountingEngine(backing), { cacheEntriesMax: 0 });
-    await first.open();
+    const backing = await cleanlyClosed(300);
     const keys = keysOf(300, 'a');
-    await write(first, keys);
-    await first.close();
     expect(hasFilter(backing)).toBe(true);
 
     const engine = new CountingEngine(backing);
@@ -207,11 +212,7 @@ describe('the key filter saved at a clean close', () => {
   });
 
   it('is not trusted after a crash: the run that read it back deleted it, so the next open scans', async () => {
-    const backing = new MemoryBacking();
-    const first = new ObjectStore(new MemoryEngine(backing), { cacheEntriesMax: 0 });
-    await first.open();
-    await write(first, keysOf(50, 'a'));
-    await first.close();
+    const backing = await cleanlyClosed(50);
 
     // This run reads the filter back, writes keys it does not hold, and crashes.
     const engine2 = new MemoryEngine(backing);
@@ -284,11 +285,7 @@ describe('the key filter saved at a clean close', () => {
   });
 
   it('a damaged saved filter is rebuilt from a scan', async () => {
-    const backing = new MemoryBacking();
-    const first = new ObjectStore(new MemoryEngine(backing), { cacheEntriesMax: 0 });
-    await first.open();
-    await write(first, keysOf(40, 'a'));
-    await first.close();
+    const backing = await cleanlyClosed(40);
     const raw = new MemoryEngine(backing);
     await raw.open();
     const saved = (await raw.get(FILTER_KEY))!;
