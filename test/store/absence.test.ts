@@ -26,6 +26,14 @@ class CountingEngine extends MemoryEngine {
 const FILTER_KEY = metaKey('store.keyFilter');
 const hasFilter = (backing: MemoryBacking): boolean => backing.map.has(Buffer.from(FILTER_KEY).toString('latin1'));
 
+/** A store opened on `backing` (as a restarted node opens its files) over an engine that counts reads and key scans. */
+async function openCounting(backing: MemoryBacking): Promise<{ engine: CountingEngine; store: ObjectStore }> {
+  const engine = new CountingEngine(backing);
+  const store = new ObjectStore(engine, { cacheEntriesMax: 0 });
+  await store.open();
+  return { engine, store };
+}
+
 describe('ScalableBloom', () => {
   it('has no false negatives, however many keys it grows to', () => {
     fc.assert(
@@ -96,9 +104,7 @@ describe('ObjectStore absence filter', () => {
 
     // A new process: the filter is rebuilt from the stored keys, so nothing stored is
     // mistaken for absent.
-    const engine2 = new CountingEngine(backing);
-    const reopened = new ObjectStore(engine2, { cacheEntriesMax: 0 });
-    await reopened.open();
+    const { engine: engine2, store: reopened } = await openCounting(backing);
     let seen: DVVSet | undefined;
     await reopened.update(5, 'k5', (cur) => {
       seen = cur;
@@ -189,9 +195,7 @@ describe('the key filter saved at a clean close', () => {
     const keys = keysOf(300, 'a');
     expect(hasFilter(backing)).toBe(true);
 
-    const engine = new CountingEngine(backing);
-    const second = new ObjectStore(engine, { cacheEntriesMax: 0 });
-    await second.open();
+    const { engine, store: second } = await openCounting(backing);
     expect(engine.keyScans).toBe(0);
     expect(second.stats().keyFilterRestored).toBe(1);
     expect(second.stats().keyFilterKeys).toBe(300);
@@ -223,9 +227,7 @@ describe('the key filter saved at a clean close', () => {
     await write(second, late);
     engine2.crash();
 
-    const engine3 = new CountingEngine(backing);
-    const third = new ObjectStore(engine3, { cacheEntriesMax: 0 });
-    await third.open();
+    const { engine: engine3, store: third } = await openCounting(backing);
     expect(engine3.keyScans).toBe(1);
     expect(third.stats().keyFilterRestored).toBe(0);
     // The keys written after the read-back are known, so their updates merge.
@@ -271,9 +273,7 @@ describe('the key filter saved at a clean close', () => {
     await off.close();
     expect(hasFilter(backing)).toBe(false);
 
-    const engine4 = new CountingEngine(backing);
-    const fourth = new ObjectStore(engine4, { cacheEntriesMax: 0 });
-    await fourth.open();
+    const { engine: engine4, store: fourth } = await openCounting(backing);
     expect(engine4.keyScans).toBe(1);
     let found = false;
     await fourth.update(2, 'written-without-filter', (cur) => {
@@ -294,9 +294,7 @@ describe('the key filter saved at a clean close', () => {
     await raw.batch([{ type: 'put', key: FILTER_KEY, value: bad }]);
     await raw.close();
 
-    const engine = new CountingEngine(backing);
-    const store = new ObjectStore(engine, { cacheEntriesMax: 0 });
-    await store.open();
+    const { engine, store } = await openCounting(backing);
     expect(engine.keyScans).toBe(1);
     expect(store.stats().keyFilterRestored).toBe(0);
     expect(store.stats().keyFilterKeys).toBe(40);
