@@ -644,19 +644,13 @@ export class ObjectStore {
   }
 
   /**
-   * Streams the keys of one partition in key order. No value is read: over the value log,
-   * `iterate` would read every object from its segment only for the key to be kept (a
-   * pread per key, for every anti-entropy exchange that lists a partition's keys).
-   */
-  async *partitionKeys(partition: number): AsyncIterable<string> {
-    for await (const chunk of this.partitionKeyChunks(partition)) for (const k of chunk) yield objectKeyName(k);
-  }
-
-  /**
-   * `partitionKeys` as the engine's object keys (`objectKey` bytes: a 3-byte prefix, then
-   * the key's UTF-8), a chunk at a time: for passes over a whole partition that look at
-   * every key and keep few (anti-entropy's key pages), which then decode only those and
-   * await once per chunk, not per key.
+   * Streams the keys of one partition in key order, as the engine's object keys
+   * (`objectKey` bytes: a 3-byte prefix, then the key's UTF-8; `objectKeyName` decodes
+   * one), a chunk at a time. No value is read: over the value log, `iterate` would read
+   * every object from its segment only for the key to be kept (a pread per key, for every
+   * anti-entropy exchange that lists a partition's keys). Its callers look at every key
+   * and keep few (anti-entropy's key pages) or only count them, so they decode only what
+   * they keep and await once per chunk, not per key.
    */
   partitionKeyChunks(partition: number): AsyncIterable<readonly Uint8Array[]> {
     this.checkOpen();
