@@ -34,16 +34,19 @@
  * 313-387 (docs/performance.md, eleventh pass); a rolling restart did the same to a whole
  * cluster.
  * The memory is only right for the store exactly as this process leaves it, so it is
- * written by the store's close (`ObjectStore.onClose`), after the last write has landed
- * and nothing more can be queued, in a synced batch, tagged with the actor sequence's
- * persisted high-water mark. The next start takes it only if that mark is unchanged, and
- * then moves the mark on (synced) before it writes anything. So a copy is used at most by
- * the one start that directly follows its clean stop: a start that crashed, a start after
- * a crash (which never saved) or a later start all find a different mark, and take fresh
- * ids as before. Like the saved anti-entropy trees, it assumes nothing writes the store
- * while the node is stopped: a data directory put back from a copy taken at a clean stop,
- * after the node has run on since, must have the saved memory removed (README,
- * "Restoring a node from a copy"), or a key's next dot could repeat one already issued.
+ * the store's saved state `actor.recent`: written by the store's clean close, after the
+ * last write has landed and nothing more can be queued, and handed over once by the next
+ * open, which deletes it (synced) before anything is written (ObjectStore.onClose and
+ * takeSaved). So a copy is used at most by the one start that directly follows its clean
+ * stop: a start that crashed, a start after a crash (which never saved) or a later start
+ * find none, and take fresh ids as before. The copy is also tagged with the actor
+ * sequence's persisted high-water mark and taken only if that mark is unchanged (the
+ * start moves it on, synced, before it writes anything): a second guard, in case a copy
+ * came back after its start. Like the saved anti-entropy trees, it assumes nothing writes
+ * the store while the node is stopped: a data directory put back from a copy taken at a
+ * clean stop, after the node has run on since, must have the saved state removed
+ * (README, "Restoring a node from a copy"), or a key's next dot could repeat one already
+ * issued.
  */
 import * as cfg from '../config/index.js';
 import { ShoalError } from '../errors/index.js';
@@ -52,7 +55,7 @@ import type { DVVSet, VersionVector } from '../vclock/types.js';
 
 const META = 'actor.seq';
 /**
- * The memory saved at the last clean stop (empty: none). JSON of at most actorsRecentMax
+ * The memory saved at the last clean stop, as the store's saved state. JSON of at most actorsRecentMax
  * keys and id suffixes: ~3 MB for 100,000 short keys, ~55 MB if every key had the
  * largest size a key may have (512 bytes), the same order as the map it copies.
  */
@@ -107,13 +110,8 @@ export class ActorIds {
     const persisted = raw ? Number(dec.decode(raw)) : 0;
     this.next = Number.isSafeInteger(persisted) && persisted > 0 ? persisted : 0;
     this.limit = this.next;
-    const saved = await this.store.getMeta(SAVED);
-    if (saved !== undefined && saved.length > 0) {
-      if (options.forgetSaved !== true) this.restored = this.restore(saved, this.next);
-      // The mark moves on below, which already makes this copy unusable; dropping it
-      // frees its space (queued before the reservation, so both land together).
-      void this.store.putMeta(SAVED, new Uint8Array(0)).catch(() => undefined);
-    }
+    const saved = this.store.takeSaved(SAVED);
+    if (saved !== undefined && options.forgetSaved !== true) this.restored = this.restore(saved, this.next);
     await this.reserve();
     this.store.onClose(SAVED, () => this.save());
   }

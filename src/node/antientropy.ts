@@ -8,17 +8,15 @@
  *
  * Saved trees. Rebuilding reads and decodes every object: with 1,000,000 keys that is
  * about 9 s of CPU on this project's 2-core machine (51 s of wall time on a busy one), at
- * every restart, competing with client load. So a clean stop saves every tree in the
- * store's metadata (`AE_SAVED_TREES`, ~8.5 KiB per partition) and the next start reads
- * them back. A saved copy is only right while the store holds exactly what it held when
- * the copy was taken, so it is dropped (overwritten with nothing) by the first write
- * after it: `writing()` enqueues the drop in the store's queue before the write itself,
- * and the store commits its queue in order, so no write can be durable while a copy that
- * does not know it survives (a crash at any point leaves either a valid copy or none).
- * Writes made while the copy is being read at start are recorded as (before, after)
- * digests and applied to it afterwards; deltas commute. A copy older than
- * aeTreeRebuildIntervalMs, damaged, or made for another shape is ignored: the trees are
- * rebuilt by the scan. Tools that write a stopped node's store must drop the copy too.
+ * every restart, competing with client load. So the store's clean close saves every tree
+ * as its saved state `AE_SAVED_TREES` (~8.5 KiB per partition) and the next start takes
+ * it back (ObjectStore.onClose and takeSaved, whose crash argument covers it: the store
+ * hands over only what the clean close right before its open saved, and deletes it
+ * before anything is written). The trees are saved only if they are exact: all built,
+ * and no write between its store commit and its tree update. Writes made after the
+ * store's open and before the copy is read are recorded as (before, after) digests and
+ * applied to it afterwards; deltas commute. A copy older than aeTreeRebuildIntervalMs,
+ * damaged, or made for another shape is ignored: the trees are rebuilt by the scan.
  */
 import { ShoalError, isShoalError } from '../errors/index.js';
 import * as cfg from '../config/index.js';
@@ -43,7 +41,7 @@ import { OBJECT_KEY_PREFIX_BYTES, objectKeyName } from '../store/index.js';
 import type { PeerMessage } from '../wire/messages.js';
 import type { NodeServices } from './services.js';
 
-/** Store metadata name of the trees saved at a clean shutdown (empty = none). */
+/** Name of the trees as the store's saved state (ObjectStore.onClose, takeSaved). */
 export const AE_SAVED_TREES = 'ae.trees';
 
 export interface AntiEntropyHost extends NodeServices {
@@ -68,24 +66,21 @@ export class AntiEntropyDriver {
   private readonly repairedTotal = { keys: 0 };
   /** Wall-clock ms of the scan each tree descends from (saved with it; saved trees expire). */
   private readonly builtAt = new Map<number, number>();
-  /** Until the saved trees have been read: writes are recorded here instead of applied. */
+  /** Until the saved trees have been read: writes (all made since the store's open) are recorded here instead of applied. */
   private loading = true;
   private pendingWrites: Array<[number, string, Uint8Array | undefined, Uint8Array | undefined]> = [];
   private pendingOverflow = false;
-  /** The store may hold a saved copy that no write has made stale yet; the next write drops it. */
-  private savedLive = true;
   /** How the last start got its trees, for logs and tests. */
   private restoredCount = 0;
 
   constructor(private readonly host: AntiEntropyHost) {
     this.scheduler = new AntiEntropyScheduler(host.env.clock.monotonic());
+    host.store.onClose(AE_SAVED_TREES, () => this.save());
   }
 
-  /** Stops exchanging, and saves the trees if they are exact (see the file comment). */
+  /** Stops exchanging (the trees are saved by the store's close, see the file comment). */
   stop(): void {
-    if (this.stopped) return;
     this.stopped = true;
-    this.save();
   }
 
   /** Partitions whose tree the last start restored from the saved copy (the rest were scanned). */
@@ -93,13 +88,16 @@ export class AntiEntropyDriver {
     return this.restoredCount;
   }
 
-  private save(): void {
-    // Only trees that match the store exactly: all built, none being rebuilt, no write
-    // between its store commit and its tree update. A later write drops the copy again.
-    if (!this.rebuilt || this.rebuilding || this.inFlight.size > 0) return;
+  /**
+   * The trees as the store's close saves them, called once every write has landed; none
+   * unless they match the store exactly: all built, none being rebuilt, no write between
+   * its store commit and its tree update.
+   */
+  private save(): Uint8Array | undefined {
+    if (!this.rebuilt || this.rebuilding || this.inFlight.size > 0) return undefined;
     const entries = [];
     for (const [partition, tree] of this.trees) {
-      if (!tree.ready) return;
+      if (!tree.ready) return undefined;
       entries.push({ partition, builtAtMs: this.builtAt.get(partition) ?? this.host.env.clock.now(), tree });
     }
     let bytes: Uint8Array;
@@ -107,19 +105,10 @@ export class AntiEntropyDriver {
       bytes = encodeTrees(entries, { segments: cfg.aeSegmentsPerPartition, fanout: cfg.aeTreeFanout }, this.host.partitions);
     } catch (err) {
       this.host.log('antientropy_save_failed', { err }, 'warn');
-      return;
+      return undefined;
     }
-    this.savedLive = true;
-    this.host.store.putMeta(AE_SAVED_TREES, bytes).then(
-      () => this.host.log('antientropy_trees_saved', { partitions: entries.length, bytes: bytes.length }),
-      (err: unknown) => this.host.log('antientropy_save_failed', { err }, 'warn'),
-    );
-  }
-
-  /** Drops the saved copy before a write makes it stale (queued ahead of that write). */
-  private dropSaved(): void {
-    this.savedLive = false;
-    this.host.store.putMeta(AE_SAVED_TREES, new Uint8Array(0)).catch((err: unknown) => this.host.log('antientropy_drop_saved_failed', { err }, 'warn'));
+    this.host.log('antientropy_trees_saved', { partitions: entries.length, bytes: bytes.length });
+    return bytes;
   }
 
   get keysRepaired(): number {
@@ -137,7 +126,6 @@ export class AntiEntropyDriver {
 
   /** Call before a store write of `partition`; pair with `written`. */
   writing(partition: number): void {
-    if (this.savedLive) this.dropSaved();
     this.inFlight.set(partition, (this.inFlight.get(partition) ?? 0) + 1);
   }
 
@@ -210,8 +198,8 @@ export class AntiEntropyDriver {
   private async restore(): Promise<Set<number>> {
     const restored = new Set<number>();
     try {
-      const bytes = await this.host.store.getMeta(AE_SAVED_TREES);
-      if (bytes === undefined || bytes.length === 0 || this.pendingOverflow) return restored;
+      const bytes = this.host.store.takeSaved(AE_SAVED_TREES);
+      if (bytes === undefined || this.pendingOverflow) return restored;
       const now = this.host.env.clock.now();
       const saved = decodeTrees(bytes, { segments: cfg.aeSegmentsPerPartition, fanout: cfg.aeTreeFanout }, this.host.partitions);
       for (const s of saved) {

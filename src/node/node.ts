@@ -317,6 +317,8 @@ export class ShoalNode implements KvService {
       // The key filter read back as the last clean stop saved it, or rebuilt from a scan of every key.
       keyFilter: stored.keyFilterRestored === 1 ? 'saved' : 'scanned',
       keyFilterKeys: stored.keyFilterKeys,
+      // The states the last clean stop saved and this start took back (none after a crash).
+      saved: this.store.savedAtOpen(),
     });
     this.scheduleTick();
     this.scheduleHandoff();

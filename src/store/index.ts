@@ -101,18 +101,27 @@
  * 100-key commit reads one time in ten, not two in three as at 1%). Each key is hashed
  * once per commit (a two-lane MurmurHash3).
  *
- * A clean close saves the filter (meta `store.keyFilter`, in the close's synced batch,
- * after every write has landed), and the next open reads it back instead of scanning
- * every object key: the scan cost about 3 µs a key here, 3-4 s of a start at a million
- * keys and most of its CPU. The open deletes the saved filter (a synced write, before
- * anything else is written), because from this run's first write on it would miss keys;
- * so after a crash, or a close after a failed write, the next open finds none and scans.
- * A saved filter names its format and the filter's configuration, and carries a CRC: a
- * damaged or foreign one is scanned past too. The price of the scheme is a rule for
- * tools: whatever writes object keys into a stopped node's store must do it through an
- * ObjectStore (which reads the filter back and saves it again) or delete
- * `store.keyFilter`, as it must drop the saved anti-entropy trees; a filter that missed a
- * key would let an update of it replace the stored object instead of merging into it.
+ * A clean close saves the filter (as the saved state `store.keyFilter`, in the close's
+ * synced batch, after every write has landed), and the next open reads it back instead of
+ * scanning every object key: the scan cost about 3 µs a key here, 3-4 s of a start at a
+ * million keys and most of its CPU. A saved filter names its format and the filter's
+ * configuration, and carries a CRC: a damaged or foreign one is scanned past.
+ *
+ * ## Saved state
+ *
+ * State that is only right for the store exactly as a clean close left it (the key
+ * filter, the anti-entropy trees, the per-key actor memory) is saved by that close as
+ * `saved.NAME` metadata (`onClose`: one synced batch after the last write has landed;
+ * not after a crash, not after a failed engine write). Every open takes all of it into
+ * memory and deletes it in one synced write before anything else is written, and hands
+ * each state to its owner once (`takeSaved`). So a saved state found at an open was
+ * written by the clean close right before it; after a crash of this run the next open
+ * finds none and its owners rebuild. The engine's log (and, under --sync, the value
+ * log's replay) keeps a prefix of the writes, so no write of this run can survive a
+ * crash without that delete. The price is a rule for tools: whatever writes a stopped
+ * node's store must do it through an ObjectStore (whose open takes the saved state like
+ * a node's) or delete every `saved.` entry; a key filter that missed a key would let an
+ * update of it replace the stored object instead of merging into it.
  *
  * ## Cost per update, and where it goes
  *
@@ -166,7 +175,7 @@ export { LevelEngine, levelOpenOptions } from './level.js';
 export type { LevelEngineOptions } from './level.js';
 export { decodeObject, encodeObject, decodeHint, encodeHint, FORMAT_HINT, FORMAT_OBJECT } from './codec.js';
 export type { CodecContext, HintRecord } from './codec.js';
-export { hintKey, hintId, metaKey, objectKey, objectKeyName, OBJECT_KEY_PREFIX_BYTES, partitionRange, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
+export { hintKey, hintId, metaKey, objectKey, objectKeyName, OBJECT_KEY_PREFIX_BYTES, partitionRange, SAVED_META_PREFIX, savedStateKey, NS_ANTIENTROPY, NS_HINT, NS_META, NS_OBJECT, NS_TRANSFER } from './keys.js';
 export { ObjectStore, REMOVE } from './object-store.js';
 export type { Hint, ObjectStoreOptions, StoreStats, UpdateFailure, UpdateFn, UpdateItem, UpdateManyResult, UpdateOptions, UpdateResult } from './object-store.js';
 export { availableMemoryBytes, createEngine, openTablesFor, prewarmBudget } from './create.js';

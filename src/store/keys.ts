@@ -161,6 +161,17 @@ export function metaKey(name: string): Uint8Array {
   return out;
 }
 
+/**
+ * Metadata names under which a clean close saves state for the next open
+ * (ObjectStore.onClose, takeSaved): `saved.NAME`. Every open takes and deletes them all.
+ */
+export const SAVED_META_PREFIX = 'saved.';
+
+/** The engine key of the saved state `name` (tools and tests; the store reads them by prefix). */
+export function savedStateKey(name: string): Uint8Array {
+  return metaKey(SAVED_META_PREFIX + name);
+}
+
 /** The smallest key greater than every key starting with `prefix`. */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   const out = Uint8Array.from(prefix);

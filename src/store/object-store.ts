@@ -29,6 +29,9 @@ import {
   objectKeyName,
   parseHintKey,
   partitionRange,
+  prefixEnd,
+  SAVED_META_PREFIX,
+  savedStateKey,
 } from './keys.js';
 import { Lru } from './lru.js';
 import { ScalableBloom, bloomHash, hashHi, hashLo } from './bloom.js';
@@ -175,8 +178,13 @@ export interface StoreStats {
 /** Metadata names the store keeps for itself. */
 const META_EPOCH = 'store.epoch';
 const META_HINT_SEQ = 'store.hintSeq';
-/** The key filter as the last clean close left it (ScalableBloom.save); deleted at every open. */
-const META_KEY_FILTER = 'store.keyFilter';
+/** The key filter as the last clean close left it (ScalableBloom.save), as saved state. */
+const SAVED_KEY_FILTER = 'store.keyFilter';
+
+/** Saved state goes only through onClose and takeSaved, whose crash argument covers it. */
+function assertPlainMeta(name: string): void {
+  assert(!name.startsWith(SAVED_META_PREFIX), `metadata ${name}: names starting with ${SAVED_META_PREFIX} are saved state (onClose, takeSaved)`);
+}
 
 interface Settle<T> {
   resolve(value: T): void;
@@ -317,8 +325,12 @@ interface Writing {
 export class ObjectStore {
   private readonly cache: Lru<DVVSet | null>;
   private readonly sync: boolean;
-  /** Metadata name -> what to write under it at a clean close (one per name: the newest registration). */
-  private readonly closeHooks = new Map<string, () => Uint8Array>();
+  /** Saved-state name -> what to save under it at a clean close (one per name: the newest registration). */
+  private readonly closeHooks = new Map<string, () => Uint8Array | undefined>();
+  /** What the last clean close saved, taken at this open and not yet claimed (takeSaved). */
+  private readonly saved = new Map<string, Uint8Array>();
+  /** Names of the saved states this open found, in key order (for the node's start log). */
+  private savedNames: string[] = [];
   /** An engine batch failed in this process: close hooks are not run (see onClose). */
   private batchFailed = false;
   private readonly random: Random;
@@ -405,7 +417,9 @@ export class ObjectStore {
         this.epochValue = epoch;
       }
       await this.loadHints();
-      await this.loadKeyFilter();
+      await this.takeSavedStates();
+      this.loadKeyFilter();
+      await this.scanKeyFilter();
     } catch (err) {
       await this.engine.close().catch(() => undefined);
       throw err;
@@ -424,7 +438,8 @@ export class ObjectStore {
       if (this.batchFailed) this.closeHooks.clear();
       for (const [name, produce] of this.closeHooks) {
         try {
-          entries.push({ type: 'put', key: metaKey(name), value: produce() });
+          const value = produce();
+          if (value !== undefined) entries.push({ type: 'put', key: savedStateKey(name), value });
         } catch {
           // A hook that fails saves nothing: its state is simply not carried over.
         }
@@ -433,7 +448,7 @@ export class ObjectStore {
       // loadKeyFilter). After a failed batch it is not saved, as no hook runs then.
       const present = this.present;
       if (present !== undefined && !this.batchFailed && present.bytes <= storeKeyFilterSaveBytesMax) {
-        entries.push({ type: 'put', key: metaKey(META_KEY_FILTER), value: present.save() });
+        entries.push({ type: 'put', key: savedStateKey(SAVED_KEY_FILTER), value: present.save() });
       }
       // Best effort: a failed write leaves the previous entries, which their owners
       // must already treat as possibly stale (as after a crash).
@@ -728,6 +743,7 @@ export class ObjectStore {
   /** Names starting with `store.` are the store's own. */
   async getMeta(name: string): Promise<Uint8Array | undefined> {
     this.checkOpen();
+    assertPlainMeta(name);
     const v = await this.engine.get(metaKey(name));
     return v === undefined ? undefined : plainBytes(v);
   }
@@ -741,6 +757,7 @@ export class ObjectStore {
    */
   putMeta(name: string, value: Uint8Array, options?: { readonly sync?: boolean; readonly logOnly?: boolean }): Promise<void> {
     const sync: MetaSync = options?.sync !== true ? 'none' : options.logOnly === true ? 'log' : 'all';
+    assertPlainMeta(name);
     return new Promise<void>((resolve, reject) => {
       this.checkOpen();
       this.enqueue({ kind: 'meta', mkey: metaKey(name), value: Uint8Array.from(value), sync, resolve, reject });
@@ -749,19 +766,37 @@ export class ObjectStore {
 
   /**
    * Has `produce` called at a clean close, after the last queued write has landed and
-   * before the engine closes, and what it returns written under the metadata `name`; all
-   * hooks' entries go in one synced batch. Nothing can be
-   * queued by then (every call refuses CLOSED), so what `produce` describes is final: for
-   * state that is only right for the store exactly as it is left (src/node/actors.ts).
-   * A crash never calls it, and neither does a close after any engine write of this
-   * process failed: the callers' reactions to that failure (a dot that left without its
-   * local copy, whose key must be forgotten) may still be on their way.
+   * before the engine closes, and what it returns (undefined: nothing) saved as the state
+   * `name`, which the next open takes (takeSaved); all hooks' entries go in one synced
+   * batch. Nothing can be queued by then (every call refuses CLOSED), so what `produce`
+   * describes is final: for state that is only right for the store exactly as it is
+   * left. A crash never calls it, and neither does a close after any engine write of
+   * this process failed: the callers' reactions to that failure (a dot that left without
+   * its local copy, whose key must be forgotten) may still be on their way.
    */
-  onClose(name: string, produce: () => Uint8Array): void {
+  onClose(name: string, produce: () => Uint8Array | undefined): void {
     // By name, the last registration winning: a state has one owner, and the map is
-    // bounded by the names the code uses (one today, src/node/actors.ts), however often
-    // an owner is made anew on the same store.
+    // bounded by the names the code uses (two today: src/node/actors.ts and
+    // src/node/antientropy.ts), however often an owner is made anew on the same store.
     this.closeHooks.set(name, produce);
+  }
+
+  /**
+   * The state `name` as the clean close right before this open saved it (onClose), once:
+   * the store forgets it as it hands it over. Undefined if that close saved none, if the
+   * last stop was not a clean close, or if it was taken already. What it describes is the
+   * store as this open found it; the writes since are the caller's to apply.
+   */
+  takeSaved(name: string): Uint8Array | undefined {
+    this.checkOpen();
+    const value = this.saved.get(name);
+    this.saved.delete(name);
+    return value;
+  }
+
+  /** Names of the states the last clean close saved, as this open found them (the node logs them at its start). */
+  savedAtOpen(): readonly string[] {
+    return this.savedNames;
   }
 
   stats(): StoreStats {
@@ -1248,28 +1283,58 @@ export class ObjectStore {
   }
 
   /**
-   * The key filter: read back as the last clean close saved it, or built from a scan of
-   * every object key (about 3 µs a key here, 3-4 s at a million keys, and most of a
-   * restart's time). A saved filter holds every key of the store as that close left it,
-   * and is deleted here, in a synced write before anything else is written: from this
-   * run's first write on it would miss keys, so after a crash of this run the next open
-   * finds none and scans. (A filter that missed a key would let an update skip its read
-   * and overwrite the object instead of merging into it.) So only a clean close, with
-   * every write landed and none failed, leaves one; whatever writes a stopped node's
-   * store must go through an ObjectStore, which does the same, or delete it.
+   * Takes every state the last clean close saved (`saved.*` metadata) into memory and
+   * deletes it from the engine in one synced write, before this run writes anything.
+   * This is the whole crash argument for saved state: such state describes the store
+   * exactly as a clean close left it, and is only right until the next write. Found here,
+   * it was written by the clean close right before this open (every open deletes what it
+   * finds, and a crash or a close after a failed write saves nothing), and nothing was
+   * written since. Deleted before this run's first write, it cannot outlive that write:
+   * the engine's log (and, under --sync, the value log's replay) keeps a prefix of the
+   * writes. So after a crash of this run the next open finds none and rebuilds. Whatever
+   * writes a stopped node's store must go through an ObjectStore, which does the same,
+   * or delete every `saved.` entry (README, "What a clean stop saves").
    */
-  private async loadKeyFilter(): Promise<void> {
-    const mkey = metaKey(META_KEY_FILTER);
-    const saved = await this.engine.get(mkey);
-    if (saved !== undefined) await this.engine.batch([{ type: 'del', key: mkey }], { sync: true });
-    if (this.present === undefined) return;
-    const restored = saved === undefined ? undefined : ScalableBloom.restore(plainBytes(saved), storeBloomInitialKeys, storeBloomFalsePositiveRate);
-    if (restored !== undefined) {
-      this.present = restored;
-      this.keyFilterFrom = 'saved';
-      return;
+  private async takeSavedStates(): Promise<void> {
+    const lo = metaKey(SAVED_META_PREFIX);
+    // One engine read: the names are the code's own (three today), each bounded by its owner.
+    const rows = await this.engine.range({ gte: lo, lt: prefixEnd(lo), limit: storeScanEntriesMax });
+    if (rows.length === 0) return;
+    await this.engine.batch(
+      rows.map(([key]) => ({ type: 'del' as const, key })),
+      { sync: true },
+    );
+    const names: string[] = [];
+    for (const [key, value] of rows) {
+      const name = Buffer.from(key.buffer, key.byteOffset + lo.length, key.byteLength - lo.length).toString('utf8');
+      names.push(name);
+      this.saved.set(name, plainBytes(value));
     }
+    this.savedNames = names;
+  }
+
+  /**
+   * The key filter, read back as the last clean close saved it (see takeSavedStates). A
+   * filter that missed a key would let an update skip its read and overwrite the object
+   * instead of merging into it, so only one taken at this open will do.
+   */
+  private loadKeyFilter(): void {
+    const saved = this.saved.get(SAVED_KEY_FILTER);
+    this.saved.delete(SAVED_KEY_FILTER);
+    if (this.present === undefined || saved === undefined) return;
+    const restored = ScalableBloom.restore(saved, storeBloomInitialKeys, storeBloomFalsePositiveRate);
+    if (restored === undefined) return;
+    this.present = restored;
+    this.keyFilterFrom = 'saved';
+  }
+
+  /**
+   * Without a saved filter: builds it from a scan of every object key (about 3 µs a key
+   * here, 3-4 s at a million keys, and most of a restart's time).
+   */
+  private async scanKeyFilter(): Promise<void> {
     const present = this.present;
+    if (present === undefined || this.keyFilterFrom === 'saved') return;
     for await (const chunk of this.engine.keys({ gte: Uint8Array.of(NS_OBJECT), lt: Uint8Array.of(NS_OBJECT + 1) })) for (const k of chunk) present.add(k);
     this.keyFilterFrom = 'scan';
   }

@@ -8,7 +8,7 @@ import { SeededRandom, SimClock, SimScheduler, SimTimers } from '../../src/env/i
 import { AE_SAVED_TREES, AntiEntropyDriver, type AntiEntropyHost } from '../../src/node/antientropy.js';
 import { PartitionTree, objectDigest } from '../../src/antientropy/index.js';
 import { aeTreeRebuildIntervalMs } from '../../src/config/index.js';
-import { MemoryBacking, MemoryEngine, ObjectStore, REMOVE } from '../../src/store/index.js';
+import { MemoryBacking, MemoryEngine, ObjectStore, REMOVE, savedStateKey } from '../../src/store/index.js';
 import * as vc from '../../src/vclock/index.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 import type { PeerMessage } from '../../src/wire/messages.js';
@@ -23,6 +23,12 @@ interface Replica {
   scans: number;
   /** Simulated ms of each store scan's start (full scans and keys-only passes). */
   scanAt: number[];
+  /**
+   * Stops the node (its driver, then its store: cleanly, or by a crash of the engine) and
+   * starts it again on the same data: a new store and a new driver, whose trees are not
+   * built yet. `whileStopped` runs between the stop and the start, on the data.
+   */
+  restart(how: 'clean' | 'crash', whileStopped?: (backing: MemoryBacking) => Promise<void>): Promise<void>;
 }
 
 /** One-way delay of every simulated request in the second test, ms. */
@@ -31,25 +37,40 @@ const DELAY_MS = 10;
 async function pair(delayMs = 0): Promise<{ a: Replica; b: Replica; sched: SimScheduler }> {
   const sched = new SimScheduler();
   const make = async (id: string, other: () => Replica): Promise<Replica> => {
-    const store = new ObjectStore(new MemoryEngine(new MemoryBacking()), { random: new SeededRandom(id.length) });
-    await store.open();
-    const self = { id, store, scans: 0, scanAt: [] } as unknown as Replica;
-    const scan = store.scan.bind(store);
-    store.scan = (p, o) => {
-      self.scans++;
-      self.scanAt.push(sched.now);
-      return scan(p, o);
+    const backing = new MemoryBacking();
+    const self = { id, scans: 0, scanAt: [] } as unknown as Replica;
+    const openStore = async (): Promise<ObjectStore> => {
+      const store = new ObjectStore(new MemoryEngine(backing), { random: new SeededRandom(id.length) });
+      await store.open();
+      const scan = store.scan.bind(store);
+      store.scan = (p, o) => {
+        self.scans++;
+        self.scanAt.push(sched.now);
+        return scan(p, o);
+      };
+      const partitionKeyChunks = store.partitionKeyChunks.bind(store);
+      store.partitionKeyChunks = (p) => {
+        self.scans++;
+        self.scanAt.push(sched.now);
+        return partitionKeyChunks(p);
+      };
+      return store;
     };
-    const partitionKeyChunks = store.partitionKeyChunks.bind(store);
-    store.partitionKeyChunks = (p) => {
-      self.scans++;
-      self.scanAt.push(sched.now);
-      return partitionKeyChunks(p);
-    };
+    const store = await openStore();
+    self.store = store;
     const merge = async (p: number, key: string, obj: DVVSet) => {
       self.driver.writing(p);
-      const res = await store.update(p, key, (cur) => (cur ? vc.sync(cur, obj) : obj));
+      const res = await self.store.update(p, key, (cur) => (cur ? vc.sync(cur, obj) : obj));
       self.driver.written(p, key, res.before, res.after, res.changed);
+    };
+    self.restart = async (how, whileStopped) => {
+      self.driver.stop();
+      if (how === 'clean') await self.store.close();
+      else (self.store.engine as MemoryEngine).crash();
+      await whileStopped?.(backing);
+      self.store = await openStore();
+      (self.host as { store: ObjectStore }).store = self.store;
+      self.driver = new AntiEntropyDriver(self.host);
     };
     const host: AntiEntropyHost = {
       id,
@@ -237,10 +258,8 @@ describe('AntiEntropyDriver', () => {
     it('a clean stop saves the trees and the next start restores them without scanning the store', async () => {
       const a = await filled();
       const before = roots(a);
-      a.driver.stop();
-      await a.store.drain();
-      expect((await a.store.getMeta(AE_SAVED_TREES))?.length ?? 0).toBeGreaterThan(0);
-      a.driver = new AntiEntropyDriver(a.host);
+      await a.restart('clean');
+      expect(a.store.savedAtOpen()).toContain(AE_SAVED_TREES);
       a.scans = 0;
       await a.driver.rebuildAll();
       expect(a.driver.treesRestored).toBe(PARTITIONS);
@@ -249,17 +268,16 @@ describe('AntiEntropyDriver', () => {
       expect(a.driver.status().length === 0 || a.driver.status().every((s) => s.treeReady)).toBe(true);
     });
 
-    it('the first write after the save drops it (queued before the write), so a crash then means a rebuild', async () => {
+    it('a start that took the trees and crashed leaves none: the next start scans, and sees its writes', async () => {
       const a = await filled();
-      a.driver.stop();
-      await a.store.drain();
-      a.driver = new AntiEntropyDriver(a.host);
+      await a.restart('clean');
       await a.driver.rebuildAll();
+      expect(a.driver.treesRestored).toBe(PARTITIONS);
       await write(a, 3, 'late', 1);
       await a.store.drain();
-      expect((await a.store.getMeta(AE_SAVED_TREES))?.length ?? 0).toBe(0);
-      // Crash: no stop(), so nothing is saved; the next start must scan, and see the write.
-      a.driver = new AntiEntropyDriver(a.host);
+      // Crash: no close, so nothing is saved; the next start must scan, and see the write.
+      await a.restart('crash');
+      expect(a.store.savedAtOpen()).not.toContain(AE_SAVED_TREES);
       a.scans = 0;
       await a.driver.rebuildAll();
       expect(a.driver.treesRestored).toBe(0);
@@ -267,24 +285,12 @@ describe('AntiEntropyDriver', () => {
       expect(roots(a)).toEqual(await scannedRoots(a));
     });
 
-    it('writes made while the saved trees are read are applied to them', async () => {
+    it('writes made between the open and the read of the saved trees are applied to them', async () => {
       const a = await filled();
-      a.driver.stop();
-      await a.store.drain();
-      a.driver = new AntiEntropyDriver(a.host);
-      // The restore reads the save as it starts (the memory engine answers at once) but
-      // hears back only after the writes below have finished: they are queued behind the
-      // drop of the save, and reported while the driver is still loading.
-      let open!: () => void;
-      const gate = new Promise<void>((r) => (open = r));
-      const getMeta = a.store.getMeta.bind(a.store);
-      a.store.getMeta = async (name) => {
-        const v = await getMeta(name);
-        await gate;
-        return v;
-      };
-      const restoring = a.driver.rebuildAll();
-      const writes = [
+      await a.restart('clean');
+      // The store is open and the driver made, its trees not read yet: writes now are
+      // recorded as deltas and applied to the restored trees.
+      await Promise.all([
         write(a, 1, 'new-key', 5),
         write(a, 2, 'key-2', 9),
         (async () => {
@@ -292,45 +298,47 @@ describe('AntiEntropyDriver', () => {
           const res = await a.store.update(4, 'key-4', () => REMOVE);
           a.driver.written(4, 'key-4', res.before, res.after, res.changed);
         })(),
-      ];
-      await Promise.all(writes);
-      open();
-      await restoring;
+      ]);
+      a.scans = 0;
+      await a.driver.rebuildAll();
       expect(a.driver.treesRestored).toBe(PARTITIONS);
+      expect(a.scans).toBe(0);
       expect(await a.store.get(4, 'key-4')).toBeUndefined();
       expect(roots(a)).toEqual(await scannedRoots(a));
-      await a.store.drain();
-      expect((await a.store.getMeta(AE_SAVED_TREES))?.length ?? 0).toBe(0);
     });
 
     it('ignores a save older than aeTreeRebuildIntervalMs, or a damaged one, and rebuilds', async () => {
       const { a, sched } = await pair();
       for (let i = 0; i < 100; i++) await a.store.update(i % PARTITIONS, `key-${i}`, () => value(i));
       await a.driver.rebuildAll();
-      a.driver.stop();
-      await a.store.drain();
+      await a.restart('clean');
       sched.advance(aeTreeRebuildIntervalMs + 1);
-      a.driver = new AntiEntropyDriver(a.host);
       await a.driver.rebuildAll();
       expect(a.driver.treesRestored).toBe(0);
       expect(roots(a)).toEqual(await scannedRoots(a));
-      a.driver.stop();
-      await a.store.drain();
-      const saved = (await a.store.getMeta(AE_SAVED_TREES))!;
-      saved[100] = saved[100]! ^ 1;
-      await a.store.putMeta(AE_SAVED_TREES, saved);
-      a.driver = new AntiEntropyDriver(a.host);
+      // Saved again at the next clean close, then damaged on disk while stopped.
+      await a.restart('clean', async (backing) => {
+        const raw = new MemoryEngine(backing);
+        await raw.open();
+        const saved = Uint8Array.from((await raw.get(savedStateKey(AE_SAVED_TREES)))!);
+        saved[100] = saved[100]! ^ 1;
+        await raw.batch([{ type: 'put', key: savedStateKey(AE_SAVED_TREES), value: saved }]);
+        await raw.close();
+      });
+      expect(a.store.savedAtOpen()).toContain(AE_SAVED_TREES);
       await a.driver.rebuildAll();
       expect(a.driver.treesRestored).toBe(0);
       expect(roots(a)).toEqual(await scannedRoots(a));
     });
 
-    it('does not save trees that are not exact (a write in flight at the stop)', async () => {
+    it('does not save trees that are not exact (a write in flight at the close, trees not built)', async () => {
       const a = await filled();
       a.driver.writing(0);
-      a.driver.stop();
-      await a.store.drain();
-      expect((await a.store.getMeta(AE_SAVED_TREES))?.length ?? 0).toBe(0);
+      await a.restart('clean');
+      expect(a.store.savedAtOpen()).not.toContain(AE_SAVED_TREES);
+      // Nor before they are built: this start's driver never rebuilt.
+      await a.restart('clean');
+      expect(a.store.savedAtOpen()).not.toContain(AE_SAVED_TREES);
     });
   });
 });

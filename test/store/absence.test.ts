@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
-import { MemoryBacking, MemoryEngine, NS_OBJECT, ObjectStore, metaKey, objectKey } from '../../src/store/index.js';
+import { MemoryBacking, MemoryEngine, NS_OBJECT, ObjectStore, objectKey, savedStateKey } from '../../src/store/index.js';
 import { ScalableBloom, bloomHash, hashHi, hashLo } from '../../src/store/bloom.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
@@ -23,7 +23,7 @@ class CountingEngine extends MemoryEngine {
   }
 }
 
-const FILTER_KEY = metaKey('store.keyFilter');
+const FILTER_KEY = savedStateKey('store.keyFilter');
 const hasFilter = (backing: MemoryBacking): boolean => backing.map.has(Buffer.from(FILTER_KEY).toString('latin1'));
 
 /** A store opened on `backing` (as a restarted node opens its files) over an engine that counts reads and key scans. */

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isShoalError, type ShoalError } from '../../src/errors/index.js';
 import { SeededRandom } from '../../src/env/index.js';
-import { ObjectStore, REMOVE, metaKey, objectKey, objectKeyName, type Engine, type ObjectStoreOptions, type UpdateFn, type UpdateManyResult } from '../../src/store/index.js';
+import { ObjectStore, REMOVE, metaKey, objectKey, objectKeyName, savedStateKey, type Engine, type ObjectStoreOptions, type UpdateFn, type UpdateManyResult } from '../../src/store/index.js';
 import type { DVVSet } from '../../src/vclock/types.js';
 
 /** A place an engine can be opened, closed, and opened again (a node's data directory). */
@@ -326,11 +326,11 @@ export function storeContract(harness: EngineHarness): void {
 
       const engine = loc.engine();
       await engine.open();
-      // A tool that writes object keys behind the store's back drops the key filter the
-      // last clean close saved (ObjectStore.loadKeyFilter): it would not hold 'garbage'.
+      // A tool that writes object keys behind the store's back drops the state the last
+      // clean close saved (ObjectStore.takeSavedStates): its key filter would not hold 'garbage'.
       await engine.batch([
         { type: 'put', key: objectKey(9, 'garbage'), value: enc.encode('not a shoal value at all') },
-        { type: 'del', key: metaKey('store.keyFilter') },
+        { type: 'del', key: savedStateKey('store.keyFilter') },
       ]);
       const stored = await engine.get(objectKey(9, 'flip'));
       const flipped = Uint8Array.from(stored!);

@@ -229,6 +229,7 @@ describe('ObjectStore.updateMany', () => {
     store.onClose('broken', () => {
       throw new Error('broken hook');
     });
+    store.onClose('nothing', () => undefined);
     const pending = store.updateMany([{ partition: 1, key: 'k', fn: () => obj('k') }]).then(() => order.push('write'));
     const before = engine.batches.length;
     await store.close();
@@ -237,14 +238,14 @@ describe('ObjectStore.updateMany', () => {
     const last = engine.batches.at(-1)!;
     expect(engine.batches.length).toBe(before + 2);
     expect(last.sync).toBe(true);
-    // One entry per name, the last registration's: 'replaced' once, with 2. The store's
-    // own key filter goes in the same batch.
+    // One entry per name, the last registration's: 'replaced' once, with 2; none for a
+    // hook that produced nothing. The store's own key filter goes in the same batch.
     const named = last.ops.map((o) => [new TextDecoder().decode(o.key.subarray(1)), o.type === 'put' ? [...o.value] : []]);
     expect(named.slice(0, 2)).toEqual([
-      ['replaced', [2]],
-      ['saved', [7]],
+      ['saved.replaced', [2]],
+      ['saved.saved', [7]],
     ]);
-    expect(named.slice(2).map(([name]) => name)).toEqual(['store.keyFilter']);
+    expect(named.slice(2).map(([name]) => name)).toEqual(['saved.store.keyFilter']);
   });
 
   it('runs no close hook once an engine write of this process has failed', async () => {
