@@ -10,6 +10,15 @@ export const requestTimeoutMsMax = 60_000;
 export const speculativeRetryMs = 50;
 /** Share of reads that ask every replica rather than R, so read repair sees every replica (Cassandra's read_repair_chance). */
 export const readRepairChance = 0.1;
+/**
+ * Oldest a read's replies may be when read repair writes their merge, ms (from the
+ * read's start). A repair writes a snapshot: landing after a newer delete's tombstone
+ * was reaped, it would bring back what the delete removed (the reaper's grace must
+ * outlast it, see src/node/reaper.ts). A read that has not heard from every replica by
+ * then repairs the stale ones it heard from, instead of waiting for its timeout (up to
+ * requestTimeoutMsMax) with a snapshot that old. Replies on loopback take milliseconds.
+ */
+export const readRepairMaxAgeMs = 1_000;
 /** Replica requests in flight per node across all client requests; beyond it new client requests get 503 overloaded instead of queueing without bound. */
 export const coordinatorInFlightMax = 8_192;
 /** EWMA weight of one latency sample: 0.1 follows a change within ~20 requests without jumping on one outlier. */

@@ -44,6 +44,14 @@ export const reapScanKeysMax = 500;
 export const reapBatchMax = 64;
 /** Timeout of the reaper's requests to peers, ms. */
 export const reapRequestTimeoutMs = 2_000;
+/**
+ * Keys whose tombstone the reaper has seen held by every primary and is waiting on (its
+ * grace measured on this node's own clock, see src/node/reaper.ts). About 100 bytes
+ * each. A round adds at most reapBatchMax, one every reapTickMs, so at the default
+ * grace about 2,000 wait at once; past the bound the oldest is forgotten and confirmed
+ * again later.
+ */
+export const reapAgreedKeysMax = 10_000;
 /** Keys whose actor id a node remembers for reuse (oldest out first); a forgotten key just gets a fresh actor id on its next write. About 100 bytes each. */
 export const actorsRecentMax = 100_000;
 /**

@@ -31,8 +31,12 @@ export const simPathDelayMaxMs = 20;
 export const simSpikeMaxMs = 400;
 /** Largest chance per message of a drop; duplicates and spikes use the same ceiling. */
 export const simMessageFaultChanceMax = 0.05;
-/** Shortest tombstone grace period a seed draws, ms: short enough that tombstones are reaped within a run. */
-export const simTombstoneGraceMinMs = 1_000;
+/**
+ * Shortest tombstone grace period a seed draws, ms: short enough that tombstones are
+ * reaped within a run, longer than the oldest snapshot a repair may still be delivering
+ * (readRepairMaxAgeMs plus a spiked delivery; src/node/reaper.ts says why it must be).
+ */
+export const simTombstoneGraceMinMs = 2_000;
 /** Largest simulated storage write latency, ms: a batch lands this long after it is issued, so a crash can lose it. */
 export const simDiskDelayMaxMs = 3;
 /** Per-request timeout clients pass to the node, ms: short, so a safety phase sees many timeouts and retries. */

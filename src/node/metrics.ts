@@ -334,6 +334,7 @@ export class NodeMetrics {
     counter('shoal_sibling_bytes_refusals_total', 'Client writes refused because the key\'s siblings would hold more value bytes than one replica message carries.', (c) => c['siblingBytesRefusals']);
     counter('shoal_quorum_failures_total', 'Requests that got fewer than R or W replica answers in time.', (c) => c['quorumFailures']);
     counter('shoal_read_repairs_total', 'Replicas found behind on a read and sent the merged version.', (c) => c['readRepairs']);
+    counter('shoal_read_repairs_too_old_total', 'Reads whose replies were older than readRepairMaxAgeMs when they settled, so they repaired nothing (anti-entropy does).', (c) => c['readRepairsTooOld']);
     counter('shoal_hints_stored_total', 'Hinted writes this node stored for an unreachable primary.', (c) => c['hintsStored']);
     counter('shoal_hints_delivered_total', 'Hints delivered to their primary (and then deleted).', (c) => c['hintsDelivered']);
     counter('shoal_replica_writes_total', 'Replica writes this node applied for any coordinator.', (c) => c['replicaWrites']);

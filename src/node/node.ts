@@ -172,6 +172,7 @@ export class ShoalNode implements KvService {
     deletes: 0,
     forwards: 0,
     readRepairs: 0,
+    readRepairsTooOld: 0,
     hintsStored: 0,
     hintsDelivered: 0,
     quorumFailures: 0,
@@ -913,6 +914,20 @@ export class ShoalNode implements KvService {
       let answered = false;
       let repaired = false;
       const timers: TimerHandle[] = [];
+      const started = this.env.clock.monotonic();
+      // Read repair writes a snapshot of the replies, so only a young one (see
+      // readRepairMaxAgeMs): at most once, when every replica has answered or when the
+      // snapshot reaches that age, whichever is first; never later.
+      const repair = () => {
+        if (repaired) return;
+        repaired = true;
+        if (quorum.state !== 'succeeded') return;
+        if (this.env.clock.monotonic() - started > cfg.readRepairMaxAgeMs) {
+          this.counters.readRepairsTooOld++;
+          return;
+        }
+        this.readRepair(quorum, partition, key);
+      };
       const finish = () => {
         if (!answered && quorum.state === 'succeeded') {
           answered = true;
@@ -923,9 +938,8 @@ export class ShoalNode implements KvService {
           reject(new ShoalError('UNAVAILABLE', `only ${quorum.replyCount} of ${r} replicas answered within ${timeoutMs} ms`));
         }
         if (answered && quorum.settled && !repaired) {
-          repaired = true;
           for (const t of timers) this.env.timers.clearTimeout(t);
-          if (quorum.state === 'succeeded') this.readRepair(quorum, partition, key);
+          repair();
         }
       };
       const ask = (nodes: string[]) => {
@@ -958,14 +972,13 @@ export class ShoalNode implements KvService {
       };
       ask(quorum.initial());
       timers.push(this.env.timers.setTimeout(() => ask(quorum.speculate()), cfg.speculativeRetryMs));
+      // The replicas that answered stale by then are repaired; the others are anti-entropy's.
+      if (cfg.readRepairMaxAgeMs < timeoutMs) timers.push(this.env.timers.setTimeout(() => answered && repair(), cfg.readRepairMaxAgeMs));
       timers.push(
         this.env.timers.setTimeout(() => {
           quorum.expire();
           finish();
-          if (!repaired) {
-            repaired = true;
-            if (quorum.state === 'succeeded') this.readRepair(quorum, partition, key);
-          }
+          repair();
         }, timeoutMs),
       );
       finish();

@@ -7,17 +7,31 @@
  * value to replicas that no longer remember it was deleted. So a tombstone is removed
  * only when this node can confirm, by asking, that nothing can bring the value back:
  *
- * 1. the tombstone is older than the grace period (in-flight repairs have landed);
+ * 1. the tombstone is older than the grace period by its timestamp;
  * 2. the ring is settled (no transfer under way) and every member is up in our view;
  * 3. every member reports no pending hints and no copy of the partition it does not
  *    replicate (fallback copies not yet handed off);
- * 4. every primary of the key holds exactly the same tombstone (same causal context).
+ * 4. every primary of the key holds exactly the same tombstone (same causal context),
+ *    and did so already at a check at least the grace period earlier, by this node's
+ *    own monotonic clock.
  *
  * Only then does the key's first primary ask the others to remove it, each removing
  * only if its copy is still that tombstone (a conditional removal in key order with
  * other writes). A timer alone never removes anything. If a primary misses the removal,
  * its tombstone is harmless and comes up for reaping again. A key written again after
  * reaping gets fresh per-key actor ids (actors.ts), so old dots are never reused.
+ *
+ * Why the second half of 4. Writes carry snapshots: a read repair writes the merge of
+ * replies it gathered (readRepairMaxAgeMs at most), an anti-entropy repair the versions
+ * its exchange read, a coordinator's replica write the version it made. One that misses
+ * the delete merges harmlessly into a replica holding the tombstone, but recreates the
+ * old version on a replica that has removed it. Such a snapshot was taken before every
+ * primary held the tombstone, so before the first agreeing check; waiting the grace from
+ * that check lets it land first. Condition 1 alone compares the delete's timestamp (the
+ * coordinator's wall clock) with this node's wall clock, so clock skew between them
+ * shortened the wait: the simulator found a delete reaped 1.7 s after it was written
+ * (grace 2.6 s, clocks 7.7 s apart) and a read repair of an older tombstone landing after
+ * it (seed 181254). The grace must outlast those snapshots' age plus their delivery.
  */
 import * as cfg from '../config/index.js';
 import * as vc from '../vclock/index.js';
@@ -41,6 +55,8 @@ export class Reaper {
   private after: string | undefined;
   private running = false;
   private stopped = false;
+  /** Key -> the tombstone (context) every primary held at a check, and when (monotonic ms), oldest first; at most reapAgreedKeysMax. */
+  private readonly agreed = new Map<string, { context: string; at: number }>();
   reaped = 0;
 
   constructor(private readonly host: ReaperHost) {}
@@ -115,13 +131,34 @@ export class Reaper {
           break;
         }
       }
-      if (!agreed) continue;
+      const now = this.host.env.clock.monotonic();
+      const since = this.agreed.get(key);
+      if (!agreed || since === undefined || since.context !== context) {
+        this.agreed.delete(key);
+        if (agreed) this.remember(key, context, now);
+        continue;
+      }
+      if (now - since.at < this.host.graceMs) continue;
+      this.agreed.delete(key);
       for (const peer of primaries) {
         if (peer === this.host.id) continue;
         await this.host.request(peer, { t: 'reap', p, k: key, ctx: context }, cfg.reapRequestTimeoutMs).catch(() => undefined);
       }
       if (await this.host.removeTombstone(p, key, context)) this.reaped++;
     }
+  }
+
+  private remember(key: string, context: string, at: number): void {
+    this.agreed.set(key, { context, at });
+    if (this.agreed.size > cfg.reapAgreedKeysMax) {
+      const oldest = this.agreed.keys().next();
+      if (!oldest.done) this.agreed.delete(oldest.value);
+    }
+  }
+
+  /** Keys whose tombstone every primary held at a check and that wait out the grace from it (tests, status). */
+  get waiting(): number {
+    return this.agreed.size;
   }
 
   private async ask(member: string, p: number): Promise<number> {
