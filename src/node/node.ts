@@ -913,11 +913,13 @@ export class ShoalNode implements KvService {
     return new Promise<DVVSet>((resolve, reject) => {
       let answered = false;
       let repaired = false;
+      let repairTimer = false;
       const timers: TimerHandle[] = [];
       const started = this.env.clock.monotonic();
       // Read repair writes a snapshot of the replies, so only a young one (see
       // readRepairMaxAgeMs): at most once, when every replica has answered or when the
-      // snapshot reaches that age, whichever is first; never later.
+      // snapshot reaches that age, whichever is first; never later. The stale replicas
+      // that answered by then are repaired; the others are anti-entropy's.
       const repair = () => {
         if (repaired) return;
         repaired = true;
@@ -940,6 +942,12 @@ export class ShoalNode implements KvService {
         if (answered && quorum.settled && !repaired) {
           for (const t of timers) this.env.timers.clearTimeout(t);
           repair();
+        } else if (answered && !repaired && !repairTimer) {
+          // Answered, some replica still out: most reads never get here (the replicas
+          // asked all answered at once), so most pay for no timer.
+          repairTimer = true;
+          const left = cfg.readRepairMaxAgeMs - (this.env.clock.monotonic() - started);
+          if (left >= 0 && left < timeoutMs) timers.push(this.env.timers.setTimeout(repair, left));
         }
       };
       const ask = (nodes: string[]) => {
@@ -972,8 +980,6 @@ export class ShoalNode implements KvService {
       };
       ask(quorum.initial());
       timers.push(this.env.timers.setTimeout(() => ask(quorum.speculate()), cfg.speculativeRetryMs));
-      // The replicas that answered stale by then are repaired; the others are anti-entropy's.
-      if (cfg.readRepairMaxAgeMs < timeoutMs) timers.push(this.env.timers.setTimeout(() => answered && repair(), cfg.readRepairMaxAgeMs));
       timers.push(
         this.env.timers.setTimeout(() => {
           quorum.expire();
