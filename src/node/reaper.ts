@@ -156,7 +156,7 @@ export class Reaper {
     }
   }
 
-  /** Keys whose tombstone every primary held at a check and that wait out the grace from it (tests, status). */
+  /** Keys whose tombstone every primary held at a check and that wait out the grace from it (for tests). */
   get waiting(): number {
     return this.agreed.size;
   }

@@ -1293,7 +1293,7 @@ export class ObjectStore {
    * the engine's log (and, under --sync, the value log's replay) keeps a prefix of the
    * writes. So after a crash of this run the next open finds none and rebuilds. Whatever
    * writes a stopped node's store must go through an ObjectStore, which does the same,
-   * or delete every `saved.` entry (README, "What a clean stop saves").
+   * or delete every `saved.` entry (README, Storage).
    */
   private async takeSavedStates(): Promise<void> {
     const lo = metaKey(SAVED_META_PREFIX);
