@@ -38,6 +38,13 @@ export const reapTickMs = 2_000;
  * repairs and replica writes of the old value land first. `--tombstone-grace-ms` changes it.
  */
 export const tombstoneGraceMs = 60_000;
+/**
+ * Shortest grace that keeps deletes deleted, ms: the oldest snapshot a repair may carry
+ * (readRepairMaxAgeMs, 1 s) plus the longest a replica message is waited for
+ * (peerRequestTimeoutMs, 2 s). A node started with less says so in its log; tests use
+ * less on purpose (src/node/reaper.ts).
+ */
+export const tombstoneGraceSafeMinMs = 3_000;
 /** Keys the reaper reads per round: one store page, so a round stays short. */
 export const reapScanKeysMax = 500;
 /** Tombstones confirmed and removed per round. */

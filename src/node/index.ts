@@ -14,7 +14,7 @@ import { ObjectStore, createEngine } from '../store/index.js';
 import { WsTransport } from '../transport/index.js';
 import { createApiServer } from '../api/index.js';
 import { frameLimits } from '../wire/index.js';
-import { memoryCheckMs } from '../config/index.js';
+import { memoryCheckMs, tombstoneGraceSafeMinMs } from '../config/index.js';
 import { createLogger } from './log.js';
 import { ShoalNode } from './node.js';
 import { NodeMetrics } from './metrics.js';
@@ -142,6 +142,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     ...(options.tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs: options.tombstoneGraceMs }),
     ...(options.forgetActors === true ? { forgetActors: true } : {}),
   });
+  if (options.tombstoneGraceMs !== undefined && options.tombstoneGraceMs < tombstoneGraceSafeMinMs) {
+    log('tombstone_grace_short', { graceMs: options.tombstoneGraceMs, safeMinMs: tombstoneGraceSafeMinMs, reason: 'a repair still in flight when a tombstone is reaped can bring back what the delete removed' }, 'warn');
+  }
   try {
     await node.start();
   } catch (err) {

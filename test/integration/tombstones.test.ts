@@ -22,6 +22,14 @@ describe('tombstone reaping', () => {
     return (await get(cluster.url(i), key, { query: 'r=all' })).headers.get('x-shoal-context')!;
   }
 
+  it('warns at the start that a grace this short can let deletes come back', () => {
+    for (const n of cluster.nodes) {
+      const line = n.logs.find((l) => l.includes('"tombstone_grace_short"'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({ level: 'warn', graceMs: 300, safeMinMs: 3000 });
+    }
+  });
+
   it('reaps a tombstone every replica holds, and a later write of the key is kept', async () => {
     await put(cluster.url(0), 'reap-me', 'v1', { query: 'w=all' });
     expect((await del(cluster.url(1), 'reap-me', { context: await contextOf(1, 'reap-me'), query: 'w=all' })).status).toBe(204);
