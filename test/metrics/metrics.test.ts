@@ -138,11 +138,13 @@ describe('NodeMetrics: Prometheus text', () => {
     expect(sample(text, 'shoal_quorum_failures_total')).toBe(0);
     counters['quorumFailures'] = 4;
     counters['readRepairs'] = 2;
+    counters['readRepairsTooOld'] = 3;
     counters['hintsDelivered'] = 6;
     hints.set('n3', 1);
     text = await m.text();
     expect(sample(text, 'shoal_quorum_failures_total')).toBe(4);
     expect(sample(text, 'shoal_read_repairs_total')).toBe(2);
+    expect(sample(text, 'shoal_read_repairs_too_old_total')).toBe(3);
     expect(sample(text, 'shoal_hints_delivered_total')).toBe(6);
     expect(text).toContain('# TYPE shoal_quorum_failures_total counter');
     expect(sample(text, 'shoal_members{status="up"}')).toBe(1);
