@@ -320,6 +320,8 @@ export class ShoalNode implements KvService {
       keyFilterKeys: stored.keyFilterKeys,
       // The states the last clean stop saved and this start took back (none after a crash).
       saved: this.store.savedAtOpen(),
+      // LevelDB's open table files, sized by the soft memory limit (openTablesFor).
+      ...(this.store.engine.maxOpenFiles === undefined ? {} : { openTables: this.store.engine.maxOpenFiles }),
     });
     this.scheduleTick();
     this.scheduleHandoff();

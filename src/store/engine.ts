@@ -65,6 +65,8 @@ export interface Engine {
   readonly readStats?: EngineReadStats;
   /** The value log's state (ValueLogEngine; absent elsewhere). */
   readonly valueLogStats?: ValueLogStats;
+  /** Table files the library keeps open (LevelEngine, and a value log over one; absent elsewhere). */
+  readonly maxOpenFiles?: number;
   /** Opens (creating if missing). Failure is ShoalError('STORAGE') with the reason. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -525,6 +525,10 @@ export class ValueLogEngine implements Engine {
     return this.inner.name;
   }
 
+  get maxOpenFiles(): number | undefined {
+    return this.inner.maxOpenFiles;
+  }
+
   get readStats(): EngineReadStats | undefined {
     return this.inner.readStats;
   }

@@ -10,6 +10,12 @@ async function metrics(cluster: Cluster): Promise<string> {
   return (await fetch(`${cluster.url(0)}/metrics`)).text();
 }
 
+/** The open table files the node's `node_started` line reports. */
+function openTables(cluster: Cluster): number | undefined {
+  const line = cluster.nodes[0]!.logs.find((l) => l.includes('"node_started"'));
+  return line === undefined ? undefined : (JSON.parse(line) as { openTables?: number }).openTables;
+}
+
 describe('soft memory limit in a real node', () => {
   const clusters: Cluster[] = [];
   const started = async (options: ConstructorParameters<typeof Cluster>[0]): Promise<Cluster> => {
@@ -31,6 +37,8 @@ describe('soft memory limit in a real node', () => {
     expect(text).toContain(`shoal_memory_soft_limit_bytes ${16 * 1024 * 1024}\n`);
     expect(text).toContain('shoal_memory_gc_growing_percent 20\n');
     expect(c.nodes[0]!.logs.join('\n')).toMatch(/memory_gc_step/);
+    // The limit also sizes LevelDB's open tables: never below the floor of 64.
+    expect(openTables(c)).toBe(64);
     // The node still serves.
     expect((await fetch(`${c.url(0)}/v1/health`)).status).toBe(200);
   }, 60_000);
@@ -38,6 +46,8 @@ describe('soft memory limit in a real node', () => {
   it('SHOAL_MEMORY_SOFT_LIMIT_MB=0 turns it off', async () => {
     const c = await started({ nodes: 1, env: { SHOAL_MEMORY_SOFT_LIMIT_MB: '0' } });
     expect(await metrics(c)).not.toContain('shoal_memory_soft_limit_bytes');
+    // No limit: LevelDB keeps its own 1,000 open tables.
+    expect(openTables(c)).toBe(1000);
   }, 60_000);
 
   it("keeps the operator's own --heap-growing-percent", async () => {
