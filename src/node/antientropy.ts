@@ -162,7 +162,7 @@ export class AntiEntropyDriver {
     for (let p = 0; p < this.host.partitions; p++) this.tree(p).hold();
     let keys = 0;
     try {
-      const restored = await this.restore();
+      const restored = this.restore();
       this.restoredCount = restored.size;
       for (let p = 0; p < this.host.partitions && !this.stopped; p++) {
         if (restored.has(p)) continue;
@@ -195,7 +195,7 @@ export class AntiEntropyDriver {
    * applies the writes recorded meanwhile; returns the partitions restored. Every other
    * partition stays held for the scan.
    */
-  private async restore(): Promise<Set<number>> {
+  private restore(): Set<number> {
     const restored = new Set<number>();
     try {
       const bytes = this.host.store.takeSaved(AE_SAVED_TREES);
