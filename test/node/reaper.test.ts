@@ -64,6 +64,12 @@ async function setup(options: { wallAheadMs: number }) {
     round,
     reapsAsked,
     setPeer: (o: DVVSet | undefined) => (peerCopy = o),
+    /** Both primaries hold `obj` for key 'k'; then one reaper round. */
+    async holdEverywhere(obj: DVVSet): Promise<void> {
+      await store.update(P, 'k', () => obj);
+      peerCopy = obj;
+      await round();
+    },
   };
 }
 
@@ -72,9 +78,7 @@ describe('tombstone reaper', () => {
     // The delete's timestamp looks an hour old to this node (skewed clocks).
     const t = await setup({ wallAheadMs: 3_600_000 });
     const dead = tombstone(1, 0);
-    await t.store.update(P, 'k', () => dead);
-    t.setPeer(dead);
-    await t.round();
+    await t.holdEverywhere(dead);
     // Every primary holds it: the wait starts now, nothing is removed yet.
     expect(t.reaper.waiting).toBe(1);
     expect(await t.store.get(P, 'k')).toBeDefined();
@@ -93,9 +97,7 @@ describe('tombstone reaper', () => {
   it('starts the wait again when a primary stops holding that tombstone', async () => {
     const t = await setup({ wallAheadMs: 3_600_000 });
     const dead = tombstone(1, 0);
-    await t.store.update(P, 'k', () => dead);
-    t.setPeer(dead);
-    await t.round();
+    await t.holdEverywhere(dead);
     t.sched.advance(GRACE / 2);
     // The peer misses it for a while (a write in between, a wiped copy): the wait is forgotten.
     t.setPeer(undefined);
@@ -114,15 +116,11 @@ describe('tombstone reaper', () => {
 
   it('waits for a newer tombstone from scratch (the context changed)', async () => {
     const t = await setup({ wallAheadMs: 3_600_000 });
-    await t.store.update(P, 'k', () => tombstone(1, 0));
-    t.setPeer(tombstone(1, 0));
-    await t.round();
+    await t.holdEverywhere(tombstone(1, 0));
     t.sched.advance(GRACE - 10);
     // A second delete over the first, on both primaries.
     const newer = tombstone(2, 0);
-    await t.store.update(P, 'k', () => newer);
-    t.setPeer(newer);
-    await t.round();
+    await t.holdEverywhere(newer);
     t.sched.advance(10);
     await t.round();
     expect(await t.store.get(P, 'k')).toBeDefined();
@@ -134,9 +132,7 @@ describe('tombstone reaper', () => {
   it('never starts the wait for a tombstone younger than the grace by its timestamp', async () => {
     const t = await setup({ wallAheadMs: 0 });
     const dead = tombstone(1, t.wallNow());
-    await t.store.update(P, 'k', () => dead);
-    t.setPeer(dead);
-    await t.round();
+    await t.holdEverywhere(dead);
     expect(t.reaper.waiting).toBe(0);
     t.sched.advance(GRACE);
     await t.round();
